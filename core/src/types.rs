@@ -3,6 +3,7 @@
 //! types, so bindings depend on polytrace-core alone.
 
 use crate::propagation::TraceState;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A 16-byte W3C trace id. All zeroes is invalid.
@@ -182,8 +183,8 @@ pub enum Value {
     Int(i64),
     /// A double.
     Double(f64),
-    /// A UTF-8 string.
-    String(String),
+    /// A UTF-8 string (borrowed `'static` strings are not copied).
+    String(Cow<'static, str>),
     /// An array of booleans.
     BoolArray(Vec<bool>),
     /// An array of integers.
@@ -211,17 +212,21 @@ impl From<f64> for Value {
 }
 impl From<String> for Value {
     fn from(v: String) -> Self {
-        Value::String(v)
+        Value::String(Cow::Owned(v))
     }
 }
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::String(v.to_string())
+impl From<&'static str> for Value {
+    fn from(v: &'static str) -> Self {
+        Value::String(Cow::Borrowed(v))
     }
 }
 
+/// An attribute key. Borrowed `'static` keys (Rust callers) are not copied; bindings pass
+/// owned strings.
+pub type Key = Cow<'static, str>;
+
 /// An attribute: a key and a value.
-pub type Attribute = (String, Value);
+pub type Attribute = (Key, Value);
 
 /// What a span represents, as in the OpenTelemetry API.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Hash)]

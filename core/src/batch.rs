@@ -1,0 +1,226 @@
+//! The batch queue and its export worker.
+//!
+//! Producers (span `end` on any thread) push a boxed record into a `Vec` under a short
+//! `parking_lot` mutex: no I/O, no allocation beyond the vector's growth, and never a lock the
+//! exporter holds while exporting. The worker takes the whole vector in one swap (so draining
+//! costs O(1) per batch, however fast producers are) and exports it in chunks of
+//! `max_export_batch_size`. Memory follows occupancy: nothing is preallocated, and the queue
+//! never holds more than `max_queue_size` spans — the rest is dropped and counted.
+
+use crate::span::SpanRecord;
+use crate::stats::Counters;
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct Signal {
+    /// Producers crossed the batch threshold.
+    batch_ready: bool,
+    /// Flush requests issued / completed (generation counters).
+    flush_requested: u64,
+    flush_done: u64,
+    /// Shutdown requested / worker finished.
+    shutdown: bool,
+    exited: bool,
+}
+
+/// The queue shared by producers and the worker.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    buf: Mutex<Vec<SpanRecord>>,
+    signal: Mutex<Signal>,
+    wake: Condvar,
+    done: Condvar,
+    max_queue: usize,
+    max_batch: usize,
+}
+
+impl Queue {
+    pub(crate) fn new(max_queue: usize, max_batch: usize) -> Queue {
+        Queue {
+            buf: Mutex::new(Vec::new()),
+            signal: Mutex::new(Signal::default()),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+            max_queue: max_queue.max(1),
+            max_batch: max_batch.clamp(1, max_queue.max(1)),
+        }
+    }
+
+    /// Enqueues a finished span. Returns false (and drops it) when the queue is full.
+    #[inline]
+    pub(crate) fn push(&self, record: SpanRecord) -> bool {
+        let len = {
+            let mut buf = self.buf.lock();
+            if buf.len() >= self.max_queue {
+                drop(buf);
+                drop(record);
+                return false;
+            }
+            buf.push(record);
+            buf.len()
+        };
+        if len == self.max_batch {
+            let mut s = self.signal.lock();
+            s.batch_ready = true;
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Spans waiting right now.
+    pub(crate) fn len(&self) -> usize {
+        self.buf.lock().len()
+    }
+
+    fn take_all(&self, spare: Vec<SpanRecord>) -> Vec<SpanRecord> {
+        std::mem::replace(&mut *self.buf.lock(), spare)
+    }
+
+    /// Asks the worker to export everything queued now and waits up to `timeout`.
+    /// Returns false on timeout (or if the worker is gone with spans left).
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.signal.lock();
+        if s.exited {
+            return self.len() == 0;
+        }
+        s.flush_requested += 1;
+        let want = s.flush_requested;
+        self.wake.notify_one();
+        while s.flush_done < want && !s.exited {
+            if self.done.wait_until(&mut s, deadline).timed_out() {
+                return s.flush_done >= want;
+            }
+        }
+        s.flush_done >= want
+    }
+
+    /// Asks the worker to export everything and stop; waits up to `timeout` for it.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.signal.lock();
+        s.shutdown = true;
+        self.wake.notify_one();
+        while !s.exited {
+            if self.done.wait_until(&mut s, deadline).timed_out() {
+                return s.exited;
+            }
+        }
+        true
+    }
+
+    /// Requests shutdown without waiting (used by `Drop`: destructors never wait on export).
+    pub(crate) fn request_shutdown(&self) {
+        let mut s = self.signal.lock();
+        s.shutdown = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Where the worker sends batches.
+pub(crate) trait BatchSink: Send {
+    /// Exports one chunk (≤ max batch). Returns Err(message) when the spans were lost.
+    fn export(&mut self, batch: std::vec::Drain<'_, SpanRecord>) -> Result<(), String>;
+    /// Called once when the worker stops.
+    fn shutdown(&mut self);
+}
+
+/// Starts the worker thread.
+pub(crate) fn spawn_worker(
+    queue: Arc<Queue>,
+    counters: Arc<Counters>,
+    schedule_delay: Duration,
+    mut sink: Box<dyn BatchSink>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("polytrace-batch".into())
+        .spawn(move || {
+            run(&queue, &counters, schedule_delay, sink.as_mut());
+            sink.shutdown();
+            let mut s = queue.signal.lock();
+            s.exited = true;
+            s.flush_done = s.flush_requested;
+            queue.done.notify_all();
+        })
+}
+
+fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn BatchSink) {
+    let mut spare: Vec<SpanRecord> = Vec::new();
+    let mut next_deadline = Instant::now() + delay;
+    loop {
+        // Wait for a reason to export.
+        let (flush_gen, shutting_down) = {
+            let mut s = queue.signal.lock();
+            loop {
+                if s.shutdown || s.flush_requested > s.flush_done || s.batch_ready {
+                    break;
+                }
+                if queue.len() >= queue.max_batch {
+                    break;
+                }
+                if queue.wake.wait_until(&mut s, next_deadline).timed_out() {
+                    break;
+                }
+            }
+            s.batch_ready = false;
+            (s.flush_requested, s.shutdown)
+        };
+        next_deadline = Instant::now() + delay;
+
+        // Drain. Everything queued when a flush or shutdown was requested is in the first
+        // take; after it, keep going only while full batches are waiting (or until empty when
+        // shutting down — new spans are refused by then, so this ends).
+        loop {
+            let mut batch = queue.take_all(std::mem::take(&mut spare));
+            if batch.is_empty() {
+                spare = batch;
+                break;
+            }
+            while !batch.is_empty() {
+                let n = batch.len().min(queue.max_batch);
+                export_chunk(sink, counters, batch.drain(..n));
+            }
+            // Keep the allocation for the next swap unless it grew unusually large.
+            if batch.capacity() <= queue.max_queue {
+                spare = batch;
+            }
+            if !shutting_down && queue.len() < queue.max_batch {
+                break;
+            }
+        }
+
+        let mut s = queue.signal.lock();
+        if flush_gen > s.flush_done {
+            s.flush_done = flush_gen;
+            queue.done.notify_all();
+        }
+        if shutting_down {
+            return;
+        }
+    }
+}
+
+fn export_chunk(
+    sink: &mut dyn BatchSink,
+    counters: &Counters,
+    chunk: std::vec::Drain<'_, SpanRecord>,
+) {
+    let n = chunk.len() as u64;
+    match sink.export(chunk) {
+        Ok(()) => {
+            counters.exported.0.fetch_add(n, Relaxed);
+        }
+        Err(msg) => {
+            counters.export_failures.0.fetch_add(1, Relaxed);
+            counters.dropped_export_failed.0.fetch_add(n, Relaxed);
+            crate::diag::emit_once(
+                crate::diag::Level::Error,
+                "export-failed",
+                &format!("export of {n} spans failed, they are dropped (further failures are counted in stats, not logged): {msg}"),
+            );
+        }
+    }
+}

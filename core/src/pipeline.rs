@@ -1,0 +1,281 @@
+//! The pipeline behind a provider: sampler, propagators, counters, the batch queue and its
+//! worker. Spans keep it alive through their tracer.
+
+use crate::batch::{self, Queue};
+use crate::config::{Config, ConfigWarning};
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::{self, Export, Sink};
+use crate::ids;
+use crate::propagation::Propagators;
+use crate::redaction::Redactor;
+use crate::sampler::{Decision, Sampler};
+use crate::span::SpanRecord;
+use crate::stats::Counters;
+use crate::types::{Attribute, SpanContext, SpanKind, TraceFlags};
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::Resource;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicPtr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Builds the exporter for a (re)started worker: the configured one, or a caller's.
+pub(crate) type ExportFactory =
+    Box<dyn Fn(&Config, &Resource) -> Result<Box<dyn Export>> + Send + Sync>;
+
+/// What a tracer shares with its spans.
+#[derive(Debug)]
+pub(crate) struct TracerShared {
+    /// Index of the instrumentation scope in the pipeline's [`Scopes`].
+    pub scope: u32,
+    pub pipeline: Arc<Pipeline>,
+}
+
+/// The instrumentation scopes of a pipeline, deduplicated and never removed, so a queued span
+/// can name its scope by index instead of holding a reference count that the producing thread
+/// and the export thread would both touch.
+#[derive(Debug, Default)]
+pub(crate) struct Scopes {
+    list: parking_lot::RwLock<Vec<InstrumentationScope>>,
+}
+
+impl Scopes {
+    /// The index of `scope`, registering it when new.
+    pub(crate) fn intern(&self, scope: InstrumentationScope) -> u32 {
+        if let Some(i) = self.list.read().iter().position(|s| *s == scope) {
+            return i as u32;
+        }
+        let mut list = self.list.write();
+        if let Some(i) = list.iter().position(|s| *s == scope) {
+            return i as u32;
+        }
+        list.push(scope);
+        (list.len() - 1) as u32
+    }
+
+    /// A copy of scopes `from..` (the export thread keeps a local cache).
+    pub(crate) fn since(&self, from: usize) -> Vec<InstrumentationScope> {
+        self.list
+            .read()
+            .get(from..)
+            .map(|s| s.to_vec())
+            .unwrap_or_default()
+    }
+}
+
+pub(crate) struct Pipeline {
+    pub config: Config,
+    pub warnings: Vec<ConfigWarning>,
+    pub sampler: Sampler,
+    pub propagators: Propagators,
+    pub counters: Arc<Counters>,
+    pub scopes: Arc<Scopes>,
+    shutdown: AtomicBool,
+    /// The current queue, an `Arc<Queue>` turned into a raw pointer so the hot path reads it
+    /// with one atomic load. It is replaced only in a forked child (which is single-threaded
+    /// at that moment); the parent's old queue is then leaked on purpose, since another
+    /// thread of the parent may have held its lock at the fork.
+    queue: AtomicPtr<Queue>,
+    factory: ExportFactory,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("config", &self.config)
+            .field("shutdown", &self.shutdown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        config: Config,
+        warnings: Vec<ConfigWarning>,
+        factory: ExportFactory,
+    ) -> Result<Arc<Pipeline>> {
+        let counters = Arc::new(Counters::default());
+        let scopes = Arc::new(Scopes::default());
+        let queue = if config.disabled {
+            Arc::new(Queue::new(1, 1))
+        } else {
+            start_worker(&config, &counters, &scopes, &factory)?
+        };
+        Ok(Arc::new(Pipeline {
+            sampler: Sampler::new(&config.sampler),
+            propagators: Propagators::new(&config.propagators),
+            warnings,
+            counters,
+            scopes,
+            shutdown: AtomicBool::new(false),
+            queue: AtomicPtr::new(Arc::into_raw(queue).cast_mut()),
+            factory,
+            config,
+        }))
+    }
+
+    #[inline]
+    fn queue(&self) -> &Queue {
+        // SAFETY: the pointer always comes from `Arc::into_raw` of a live queue; it is only
+        // released in `Drop` (we hold `&self`, so not yet) or leaked after a fork.
+        unsafe { &*self.queue.load(Acquire) }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Relaxed)
+    }
+
+    /// Decides a new span's identity: ids, flags, trace state and the sampling decision.
+    pub(crate) fn begin(
+        &self,
+        parent: Option<&SpanContext>,
+        name: &str,
+        kind: SpanKind,
+        attributes: &[Attribute],
+    ) -> (SpanContext, Decision) {
+        let parent = parent.filter(|p| p.is_valid());
+        if self.config.disabled || self.is_shutdown() {
+            // A no-op tracer: keep propagating the parent unchanged.
+            return (parent.cloned().unwrap_or_default(), Decision::Drop);
+        }
+        let (trace_id, random, trace_state) = match parent {
+            Some(p) => (
+                p.trace_id,
+                p.trace_flags.0 & TraceFlags::RANDOM,
+                p.trace_state.clone(),
+            ),
+            None => (ids::trace_id(), TraceFlags::RANDOM, Default::default()),
+        };
+        let decision = self
+            .sampler
+            .should_sample(parent, trace_id, name, kind, attributes);
+        let sampled = if decision == Decision::RecordAndSample {
+            TraceFlags::SAMPLED
+        } else {
+            0
+        };
+        let ctx = SpanContext {
+            trace_id,
+            span_id: ids::span_id(),
+            trace_flags: TraceFlags(random | sampled),
+            trace_state,
+            is_remote: false,
+        };
+        if decision != Decision::Drop {
+            self.counters.started.0.fetch_add(1, Relaxed);
+        }
+        (ctx, decision)
+    }
+
+    /// Takes a finished span. Never blocks on export.
+    #[inline]
+    pub(crate) fn on_end(&self, record: SpanRecord) {
+        self.counters.ended.0.fetch_add(1, Relaxed);
+        if !record.context.is_sampled() {
+            return; // record-only spans are not exported
+        }
+        if self.is_shutdown() {
+            self.counters.dropped_shutdown.0.fetch_add(1, Relaxed);
+            return;
+        }
+        if !self.queue().push(record) {
+            self.counters.dropped_queue_full.0.fetch_add(1, Relaxed);
+            crate::diag::emit_once(
+                crate::diag::Level::Error,
+                "queue-full",
+                "the span queue is full (OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped and counted in stats().dropped_queue_full",
+            );
+        }
+    }
+
+    pub(crate) fn force_flush(&self, timeout: Duration) -> Result<()> {
+        if self.config.disabled || self.is_shutdown() {
+            return Ok(());
+        }
+        if self.queue().flush(timeout) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("force_flush did not finish within {timeout:?}"),
+            ))
+        }
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
+        if self.shutdown.swap(true, Relaxed) {
+            return Err(Error::new(
+                ErrorKind::AlreadyShutdown,
+                "the provider was already shut down",
+            ));
+        }
+        if self.config.disabled {
+            return Ok(());
+        }
+        if self.queue().shutdown(timeout) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("shutdown did not finish exporting within {timeout:?}"),
+            ))
+        }
+    }
+
+    /// In a forked child: a fresh queue, worker, exporter and resource (new pid); the parent's
+    /// queued spans stay the parent's to export. Counters restart at zero.
+    pub(crate) fn after_fork_child(&self) -> Result<()> {
+        ids::reseed_after_fork();
+        self.counters.reset();
+        if self.config.disabled || self.is_shutdown() {
+            return Ok(());
+        }
+        let queue = start_worker(&self.config, &self.counters, &self.scopes, &self.factory)?;
+        // The old pointer is intentionally leaked (see the field's doc).
+        self.queue.store(Arc::into_raw(queue).cast_mut(), Release);
+        Ok(())
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let ptr = *self.queue.get_mut();
+        // SAFETY: from `Arc::into_raw`; we are the last user of the pipeline.
+        let queue = unsafe { Arc::from_raw(ptr) };
+        // Destructors never wait on export: ask the worker to drain and stop.
+        queue.request_shutdown();
+    }
+}
+
+fn start_worker(
+    config: &Config,
+    counters: &Arc<Counters>,
+    scopes: &Arc<Scopes>,
+    factory: &ExportFactory,
+) -> Result<Arc<Queue>> {
+    let resource = crate::resource::build(config);
+    let export = factory(config, &resource)?;
+    let queue = Arc::new(Queue::new(
+        config.batch.max_queue_size,
+        config.batch.max_export_batch_size,
+    ));
+    let sink = Box::new(Sink::new(
+        export,
+        Redactor::new(&config.redaction),
+        scopes.clone(),
+        config.limits.attribute_value_length,
+    ));
+    batch::spawn_worker(
+        queue.clone(),
+        counters.clone(),
+        config.batch.schedule_delay,
+        sink,
+    )
+    .map_err(|e| Error::internal(format!("cannot start the batch thread: {e}")))?;
+    Ok(queue)
+}
+
+/// The default factory: the exporter named by the configuration.
+pub(crate) fn configured_exporter() -> ExportFactory {
+    Box::new(export::build)
+}
