@@ -9,7 +9,9 @@
 //! * `ParentBased`: follows the parent's `sampled` flag with the specification's default
 //!   delegates, and calls the root sampler only when there is no valid parent.
 //! * `RateLimiting` (not in the specification, modelled on Jaeger's rate-limiting sampler):
-//!   at most N sampled decisions per second per process, from a lock-free token bucket.
+//!   at most N new sampled traces per second per process, from a lock-free token bucket; a
+//!   span with a valid parent keeps the parent's decision, so `ratelimiting` and
+//!   `parentbased_ratelimiting` behave the same with the default delegates.
 //!
 //! Every span start calls [`Sampler::should_sample`], so it takes no lock and allocates
 //! nothing; the rate limiter is a single `AtomicU64` updated with a compare-and-swap loop.
@@ -196,13 +198,19 @@ impl Inner {
             Inner::AlwaysOn => Decision::RecordAndSample,
             Inner::AlwaysOff => Decision::Drop,
             Inner::TraceIdRatio(ratio) => ratio.should_sample(parent, trace_id),
-            Inner::RateLimiting(limiter) => {
-                if limiter.try_acquire() {
-                    Decision::RecordAndSample
-                } else {
-                    Decision::Drop
+            Inner::RateLimiting(limiter) => match parent.filter(|p| p.is_valid()) {
+                // The budget is for new traces: a span inside a trace keeps the trace's decision,
+                // as Jaeger's rate-limiting sampler does, so traces are never cut in pieces.
+                Some(p) if p.is_sampled() => Decision::RecordAndSample,
+                Some(_) => Decision::Drop,
+                None => {
+                    if limiter.try_acquire() {
+                        Decision::RecordAndSample
+                    } else {
+                        Decision::Drop
+                    }
                 }
-            }
+            },
             Inner::ParentBased(root) => match parent.filter(|p| p.is_valid()) {
                 // remoteParentSampled / localParentSampled default to AlwaysOn.
                 Some(p) if p.is_sampled() => Decision::RecordAndSample,
@@ -743,6 +751,28 @@ mod tests {
         clock.store(100 * SEC, Ordering::Relaxed);
         assert_eq!(admitted(&s, 10), 2);
         assert_eq!(s.description(), "RateLimitingSampler{2}");
+    }
+
+    #[test]
+    fn rate_limiter_budget_is_per_trace_not_per_span() {
+        let (s, _clock) = limiter(1.0);
+        let root = s.should_sample(None, TraceId([1; 16]), "root", SpanKind::Server, &[]);
+        assert_eq!(root, Decision::RecordAndSample);
+        let parent = SpanContext {
+            trace_id: TraceId([1; 16]),
+            span_id: crate::types::SpanId([2; 8]),
+            trace_flags: crate::types::TraceFlags(1),
+            ..Default::default()
+        };
+        for _ in 0..10 {
+            let d = s.should_sample(Some(&parent), parent.trace_id, "child", SpanKind::Internal, &[]);
+            assert_eq!(d, Decision::RecordAndSample, "children follow the sampled root");
+        }
+        let unsampled = SpanContext { trace_flags: crate::types::TraceFlags(0), ..parent };
+        let d = s.should_sample(Some(&unsampled), unsampled.trace_id, "c", SpanKind::Internal, &[]);
+        assert_eq!(d, Decision::Drop);
+        // The one token of this second went to the root; a new trace now waits.
+        assert_eq!(s.should_sample(None, TraceId([3; 16]), "r2", SpanKind::Server, &[]), Decision::Drop);
     }
 
     #[test]
