@@ -9,12 +9,15 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test lint rust-test e2e bench fmt
+.PHONY: quickstart test setup lint rust-test e2e bench fmt
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: lint rust-test e2e
+test: setup lint rust-test e2e
+
+setup:
+	bash scripts/setup.sh
 
 lint:
 	cargo fmt --all -- --check
@@ -27,7 +30,7 @@ e2e:
 	bash tests/e2e/run.sh
 
 bench:
-	cargo bench -p polytrace-core
+	cargo bench -p polytrace-core --bench spans
 
 fmt:
 	cargo fmt --all

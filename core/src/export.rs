@@ -386,7 +386,14 @@ fn otlp_export(
                 } else {
                     opentelemetry_otlp::Protocol::HttpBinary
                 })
-                .with_headers(otlp.headers.iter().cloned().collect());
+                // `with_headers` percent-decodes values a second time (gRPC metadata is sent
+                // as given); ours are final, so escape `%` to keep e.g. `a%20b` intact.
+                .with_headers(
+                    otlp.headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.replace('%', "%25")))
+                        .collect(),
+                );
             if otlp.compression == Compression::Gzip {
                 b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
             }
@@ -478,7 +485,8 @@ impl FileExport {
     }
 }
 
-/// Encodes a batch as one OTLP/JSON line.
+/// Encodes a batch as one OTLP/JSON line (the specification's JSON mapping, as the Collector's
+/// file exporter writes it).
 pub(crate) fn otlp_json_line(
     batch: Vec<SpanData>,
     resource: &opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
@@ -490,8 +498,7 @@ pub(crate) fn otlp_json_line(
                 batch, resource,
             ),
     };
-    serde_json::to_string(&req)
-        .map_err(|e| Error::new(ErrorKind::Export, format!("cannot encode OTLP JSON: {e}")))
+    Ok(polytrace_otlp_json::request_to_json_line(&req))
 }
 
 impl Export for FileExport {

@@ -27,7 +27,6 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-mod json;
 mod server;
 mod tls;
 mod wire;
@@ -42,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-pub use json::{request_from_json, request_to_json_line, JsonError};
+pub use polytrace_otlp_json::{request_from_json, request_to_json_line, JsonError};
 /// The protobuf types, re-exported so users get the exact version used here.
 pub use opentelemetry_proto;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
