@@ -16,7 +16,7 @@ use crate::propagation::{Baggage, Extracted, Propagators};
 use crate::sampler::Decision;
 use crate::span::{now_unix_nanos, FinishedSpan, Span, SpanRecord, StartOptions};
 use crate::stats::Stats;
-use crate::types::{Attribute, SpanContext, SpanKind};
+use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceId};
 use opentelemetry::InstrumentationScope;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -38,6 +38,63 @@ pub struct Begun {
     pub context: SpanContext,
     /// Whether the host should record the span and hand it to [`Tracer::record_span`].
     pub recording: bool,
+}
+
+/// How a host may decide a span start on its side, without a call into the core (see
+/// [`Provider::start_plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Planned {
+    /// Not recorded: a non-recording span with a new span id (the parent's trace).
+    Drop,
+    /// Recorded, without the `sampled` flag (never exported).
+    RecordOnly,
+    /// Recorded with the `sampled` flag.
+    RecordAndSample,
+    /// Not fixed: call [`Tracer::begin`].
+    Ask,
+}
+
+impl Planned {
+    fn from_fixed(d: Option<Decision>) -> Planned {
+        match d {
+            Some(Decision::Drop) => Planned::Drop,
+            Some(Decision::RecordOnly) => Planned::RecordOnly,
+            Some(Decision::RecordAndSample) => Planned::RecordAndSample,
+            None => Planned::Ask,
+        }
+    }
+}
+
+/// The core's start decisions for a host whose every call into Rust is expensive (napi,
+/// JNI): per kind of parent, the sampling decision when the configured sampler fixes it
+/// (`Ask` otherwise). A host that follows it draws ids from [`new_trace_id`] /
+/// [`new_span_id`], keeps the parent's trace id, `random` flag and trace state for a child,
+/// sets `random` on a new trace, counts the recording starts with
+/// [`Provider::count_started`] and hands the finished span to [`Tracer::record_span`] with
+/// its context — exactly what [`Tracer::begin`] would have done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartPlan {
+    /// The provider creates only non-recording spans (`OTEL_SDK_DISABLED`, or shut down): a
+    /// new span carries its parent's context unchanged (or the invalid context).
+    pub noop: bool,
+    /// No valid parent: a new trace.
+    pub root: Planned,
+    /// A valid parent (local or remote) with the `sampled` flag.
+    pub sampled_parent: Planned,
+    /// A valid parent (local or remote) without the `sampled` flag.
+    pub unsampled_parent: Planned,
+}
+
+/// A new random, valid trace id from the core's generator (all 16 bytes random, so a new
+/// trace may set the W3C `random` flag), for hosts that follow a [`StartPlan`].
+pub fn new_trace_id() -> TraceId {
+    crate::ids::trace_id()
+}
+
+/// A new random, valid span id from the core's generator, for hosts that follow a
+/// [`StartPlan`].
+pub fn new_span_id() -> SpanId {
+    crate::ids::span_id()
 }
 
 impl Provider {
@@ -153,6 +210,39 @@ impl Provider {
     /// `os.register_at_fork(after_in_child=...)`). The parent is unaffected.
     pub fn after_fork_child(&self) -> Result<()> {
         self.pipeline.after_fork_child()
+    }
+
+    /// The start decisions a host may make on its side (see [`StartPlan`]). Ask again after
+    /// [`shutdown`](Self::shutdown): the plan is then `noop`.
+    pub fn start_plan(&self) -> StartPlan {
+        let p = &self.pipeline;
+        if p.config.disabled || p.is_shutdown() {
+            return StartPlan {
+                noop: true,
+                root: Planned::Drop,
+                sampled_parent: Planned::Drop,
+                unsampled_parent: Planned::Drop,
+            };
+        }
+        let fixed = p.sampler.fixed_decisions();
+        StartPlan {
+            noop: false,
+            root: Planned::from_fixed(fixed.root),
+            sampled_parent: Planned::from_fixed(fixed.sampled_parent),
+            unsampled_parent: Planned::from_fixed(fixed.unsampled_parent),
+        }
+    }
+
+    /// Counts `n` recording spans that a host started by following the [`StartPlan`] (what
+    /// [`Tracer::begin`] counts in `spans_started` for the spans it decides).
+    pub fn count_started(&self, n: u64) {
+        if n > 0 {
+            self.pipeline
+                .counters
+                .started
+                .0
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// The configured propagators (`OTEL_PROPAGATORS`).
@@ -289,5 +379,95 @@ impl Tracer {
         record.set_status(span.status);
         p.on_end(record);
         Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OptionValue;
+
+    fn provider(options: &[(&str, &str)]) -> Provider {
+        let mut opts: Vec<(String, OptionValue)> = options
+            .iter()
+            .map(|(k, v)| (k.to_string(), OptionValue::Str(v.to_string())))
+            .collect();
+        opts.push(("exporter".into(), OptionValue::Str("none".into())));
+        let (config, _) = Config::resolve(&opts, &|_| None).unwrap();
+        Provider::from_config(config).unwrap()
+    }
+
+    #[test]
+    fn start_plan_follows_the_sampler_and_shutdown() {
+        let p = provider(&[]);
+        assert_eq!(
+            p.start_plan(),
+            StartPlan {
+                noop: false,
+                root: Planned::RecordAndSample,
+                sampled_parent: Planned::RecordAndSample,
+                unsampled_parent: Planned::Drop,
+            }
+        );
+        p.shutdown(Duration::from_secs(1)).unwrap();
+        assert!(p.start_plan().noop);
+
+        let ratio = provider(&[
+            ("sampler", "parentbased_traceidratio"),
+            ("sampler_arg", "0.5"),
+        ]);
+        assert_eq!(ratio.start_plan().root, Planned::Ask);
+        assert_eq!(ratio.start_plan().sampled_parent, Planned::RecordAndSample);
+        let disabled = provider(&[("disabled", "true")]);
+        assert!(disabled.start_plan().noop);
+    }
+
+    #[test]
+    fn planned_spans_count_and_record_like_begun_ones() {
+        let p = provider(&[]);
+        let tracer = p.tracer("t", None, None, vec![]);
+        p.count_started(2);
+        for _ in 0..2 {
+            let context = SpanContext {
+                trace_id: new_trace_id(),
+                span_id: new_span_id(),
+                trace_flags: crate::types::TraceFlags(0x03),
+                ..Default::default()
+            };
+            tracer
+                .record_span(FinishedSpan {
+                    context: Some(context),
+                    name: "planned".into(),
+                    ..Default::default()
+                })
+                .unwrap();
+        }
+        let s = p.stats();
+        assert_eq!((s.spans_started, s.spans_ended), (2, 2));
+    }
+
+    #[test]
+    fn exception_event_has_the_semantic_attributes() {
+        let e = Exception {
+            type_name: "TypeError".into(),
+            message: "boom".into(),
+            stacktrace: Some("at x".into()),
+            escaped: None,
+            attributes: vec![("k".into(), crate::types::Value::Int(1))],
+            time: Some(5),
+        }
+        .into_event();
+        assert_eq!(e.name, "exception");
+        assert_eq!(e.time, Some(5));
+        let keys: Vec<&str> = e.attributes.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(
+            keys,
+            [
+                "exception.type",
+                "exception.message",
+                "exception.stacktrace",
+                "k"
+            ]
+        );
     }
 }

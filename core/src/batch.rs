@@ -120,10 +120,13 @@ impl Queue {
     }
 }
 
+/// One chunk (≤ max batch) of the records taken from the queue, moved out in order.
+pub(crate) type Chunk<'a, 'b> = std::iter::Take<&'a mut std::vec::Drain<'b, SpanRecord>>;
+
 /// Where the worker sends batches.
 pub(crate) trait BatchSink: Send {
     /// Exports one chunk (≤ max batch). Returns Err(message) when the spans were lost.
-    fn export(&mut self, batch: std::vec::Drain<'_, SpanRecord>) -> Result<(), String>;
+    fn export(&mut self, batch: Chunk<'_, '_>) -> Result<(), String>;
     /// Called once when the worker stops.
     fn shutdown(&mut self);
 }
@@ -179,10 +182,14 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
                 spare = batch;
                 break;
             }
-            while !batch.is_empty() {
-                let n = batch.len().min(queue.max_batch);
-                export_chunk(sink, counters, batch.drain(..n));
+            // One pass over the taken vector, a chunk at a time, in order. (Draining chunks
+            // off its front instead would shift the rest down each time: quadratic in the
+            // backlog, and most of the worker's time under a burst.)
+            let mut taken = batch.drain(..);
+            while taken.len() > 0 {
+                export_chunk(sink, counters, taken.by_ref().take(queue.max_batch));
             }
+            drop(taken);
             // Keep the allocation for the next swap unless it grew unusually large.
             if batch.capacity() <= queue.max_queue {
                 spare = batch;
@@ -203,11 +210,7 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
     }
 }
 
-fn export_chunk(
-    sink: &mut dyn BatchSink,
-    counters: &Counters,
-    chunk: std::vec::Drain<'_, SpanRecord>,
-) {
+fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_, '_>) {
     let n = chunk.len() as u64;
     match sink.export(chunk) {
         Ok(()) => {

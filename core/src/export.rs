@@ -2,7 +2,7 @@
 //! thread) and sending them — OTLP gRPC / HTTP protobuf / HTTP JSON through
 //! `opentelemetry-otlp`, a console printer, and an OTLP-JSON-lines file writer.
 
-use crate::batch::BatchSink;
+use crate::batch::{BatchSink, Chunk};
 use crate::config::{Compression, Config, ExporterKind, OtlpConfig, Protocol};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::Scopes;
@@ -184,10 +184,7 @@ impl Sink {
 }
 
 impl BatchSink for Sink {
-    fn export(
-        &mut self,
-        batch: std::vec::Drain<'_, SpanRecord>,
-    ) -> std::result::Result<(), String> {
+    fn export(&mut self, batch: Chunk<'_, '_>) -> std::result::Result<(), String> {
         let fallback = InstrumentationScope::default();
         let mut data = Vec::with_capacity(batch.len());
         for r in batch {
@@ -318,11 +315,18 @@ fn otlp_export(
                 })?;
                 metadata.insert(key, val);
             }
+            // opentelemetry-otlp merges the OTEL_EXPORTER_OTLP_*HEADERS environment over any
+            // metadata it is given; the configuration already resolved headers (explicit option
+            // > environment), so an interceptor — which runs after that merge — sends exactly
+            // the resolved set.
             let mut b = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .with_endpoint(grpc_endpoint(otlp))
                 .with_timeout(timeout)
-                .with_metadata(metadata);
+                .with_interceptor(move |mut req: tonic::Request<()>| {
+                    *req.metadata_mut() = metadata.clone();
+                    Ok(req)
+                });
             if otlp.compression == Compression::Gzip {
                 b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
             }
@@ -376,6 +380,7 @@ fn otlp_export(
             let client = client
                 .build()
                 .map_err(|e| Error::invalid_config(format!("cannot build the HTTP client: {e}")))?;
+            let client = ExactHeaders::new(client, &otlp.headers, otlp.compression)?;
             let mut b = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_http_client(client)
@@ -385,15 +390,7 @@ fn otlp_export(
                     opentelemetry_otlp::Protocol::HttpJson
                 } else {
                     opentelemetry_otlp::Protocol::HttpBinary
-                })
-                // `with_headers` percent-decodes values a second time (gRPC metadata is sent
-                // as given); ours are final, so escape `%` to keep e.g. `a%20b` intact.
-                .with_headers(
-                    otlp.headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.replace('%', "%25")))
-                        .collect(),
-                );
+                });
             if otlp.compression == Compression::Gzip {
                 b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
             }
@@ -402,6 +399,90 @@ fn otlp_export(
     };
     drop(_guard);
     Ok(Box::new(SdkExport::new(exporter, resource, rt, total)))
+}
+
+/// The HTTP client handed to opentelemetry-otlp. That crate merges the
+/// `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS` environment over the headers it is given (and decodes
+/// their values a second time), and turns gzip on from `OTEL_EXPORTER_OTLP_*COMPRESSION` when it
+/// is told nothing. The configuration already resolved both (explicit option > environment >
+/// default), so this client sends exactly the resolved headers and compression.
+#[derive(Debug)]
+struct ExactHeaders {
+    inner: reqwest::Client,
+    headers: http::HeaderMap,
+    /// Header names the crate may have added from the environment.
+    env_names: Vec<http::HeaderName>,
+    gzip: bool,
+}
+
+impl ExactHeaders {
+    fn new(
+        inner: reqwest::Client,
+        headers: &[(String, String)],
+        compression: Compression,
+    ) -> Result<Self> {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| Error::invalid_config(format!("invalid header name '{k}'")))?;
+            let value = http::HeaderValue::from_str(v)
+                .map_err(|_| Error::invalid_config(format!("invalid value for header '{k}'")))?;
+            map.insert(name, value);
+        }
+        let env_names = [
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+        ]
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .flat_map(|list| {
+            list.split(',')
+                .filter_map(|item| {
+                    item.split_once('=')
+                        .map(|(k, _)| k.trim().to_ascii_lowercase())
+                })
+                .filter_map(|k| http::HeaderName::from_bytes(k.as_bytes()).ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+        Ok(ExactHeaders {
+            inner,
+            headers: map,
+            env_names,
+            gzip: compression == Compression::Gzip,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for ExactHeaders {
+    async fn send_bytes(
+        &self,
+        mut request: http::Request<bytes::Bytes>,
+    ) -> std::result::Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let h = request.headers_mut();
+        for name in &self.env_names {
+            h.remove(name);
+        }
+        for (name, value) in &self.headers {
+            h.insert(name.clone(), value.clone());
+        }
+        let env_gzip = h
+            .get(http::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        if env_gzip && !self.gzip {
+            // Compression was configured off explicitly; undo what the environment turned on.
+            let mut plain = Vec::with_capacity(request.body().len() * 4);
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&request.body()[..]),
+                &mut plain,
+            )?;
+            request.headers_mut().remove(http::header::CONTENT_ENCODING);
+            request.headers_mut().remove(http::header::CONTENT_LENGTH);
+            *request.body_mut() = bytes::Bytes::from(plain);
+        }
+        self.inner.send_bytes(request).await
+    }
 }
 
 fn host_of(url: &str) -> Option<String> {

@@ -53,6 +53,18 @@ impl Decision {
     }
 }
 
+/// What [`Sampler::fixed_decisions`] returns: per kind of parent, the decision when it is
+/// fixed, `None` when [`Sampler::should_sample`] must be asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedDecisions {
+    /// No valid parent (a new trace).
+    pub root: Option<Decision>,
+    /// A valid parent (local or remote) with the `sampled` flag.
+    pub sampled_parent: Option<Decision>,
+    /// A valid parent (local or remote) without the `sampled` flag.
+    pub unsampled_parent: Option<Decision>,
+}
+
 /// 2^56: the size of the randomness space (the rightmost 7 bytes of a W3C Level 2 trace id).
 const RANDOMNESS_SPACE: u64 = 1 << 56;
 /// Mask of the low 56 bits.
@@ -161,6 +173,19 @@ impl Sampler {
         self.inner.should_sample(parent, trace_id)
     }
 
+    /// The decisions that do not depend on the trace id, the clock or anything else a caller
+    /// would have to pass, per kind of parent; `None` where [`should_sample`](Self::should_sample)
+    /// must be called. Bindings whose every call into Rust is expensive (napi, JNI) decide
+    /// such spans on their side from this table, so the default `parentbased_always_on`
+    /// needs no call at span start at all; the table is still the sampler's own answer.
+    pub fn fixed_decisions(&self) -> FixedDecisions {
+        FixedDecisions {
+            root: self.inner.fixed(None),
+            sampled_parent: self.inner.fixed(Some(true)),
+            unsampled_parent: self.inner.fixed(Some(false)),
+        }
+    }
+
     /// The specification's `GetDescription`, for logs and debug pages, e.g.
     /// `ParentBased{root:TraceIdRatioBased{0.25},remoteParentSampled:AlwaysOnSampler,...}`.
     /// Ratios and rates print in Rust's shortest round-trip form, so samplers with different
@@ -217,6 +242,29 @@ impl Inner {
                 // remoteParentNotSampled / localParentNotSampled default to AlwaysOff.
                 Some(_) => Decision::Drop,
                 None => root.should_sample(parent, trace_id),
+            },
+        }
+    }
+
+    /// See [`Sampler::fixed_decisions`]; `parent` is the parent's `sampled` flag (`None`: no
+    /// valid parent).
+    fn fixed(&self, parent: Option<bool>) -> Option<Decision> {
+        match self {
+            Inner::AlwaysOn => Some(Decision::RecordAndSample),
+            Inner::AlwaysOff => Some(Decision::Drop),
+            Inner::TraceIdRatio(r) if r.threshold == 0 => Some(Decision::RecordAndSample),
+            Inner::TraceIdRatio(r) if r.threshold >= RANDOMNESS_SPACE => Some(Decision::Drop),
+            Inner::TraceIdRatio(_) => None,
+            Inner::RateLimiting(limiter) => match parent {
+                Some(true) => Some(Decision::RecordAndSample),
+                Some(false) => Some(Decision::Drop),
+                None if !limiter.enabled => Some(Decision::Drop),
+                None => None,
+            },
+            Inner::ParentBased(root) => match parent {
+                Some(true) => Some(Decision::RecordAndSample),
+                Some(false) => Some(Decision::Drop),
+                None => root.fixed(None),
             },
         }
     }
@@ -477,6 +525,63 @@ mod tests {
 
     fn ratio(r: f64) -> Sampler {
         Sampler::new(&SamplerConfig::TraceIdRatio(r))
+    }
+
+    /// A fixed decision must be what `should_sample` answers for every trace id, every parent
+    /// of that kind (local or remote) and every call (the rate limiter's budget included).
+    #[test]
+    fn fixed_decisions_agree_with_should_sample() {
+        let configs = [
+            SamplerConfig::AlwaysOn,
+            SamplerConfig::AlwaysOff,
+            SamplerConfig::TraceIdRatio(0.0),
+            SamplerConfig::TraceIdRatio(0.5),
+            SamplerConfig::TraceIdRatio(1.0),
+            SamplerConfig::RateLimiting(0.0),
+            SamplerConfig::RateLimiting(2.0),
+            SamplerConfig::ParentBased(Box::new(SamplerConfig::AlwaysOn)),
+            SamplerConfig::ParentBased(Box::new(SamplerConfig::AlwaysOff)),
+            SamplerConfig::ParentBased(Box::new(SamplerConfig::TraceIdRatio(0.25))),
+            SamplerConfig::ParentBased(Box::new(SamplerConfig::RateLimiting(1.0))),
+        ];
+        let mut rng = Rng(9);
+        for cfg in &configs {
+            let s = Sampler::new(cfg);
+            let fixed = s.fixed_decisions();
+            let cases = [
+                (fixed.root, None),
+                (fixed.sampled_parent, Some(true)),
+                (fixed.unsampled_parent, Some(false)),
+            ];
+            for (want, parent) in cases {
+                let Some(want) = want else { continue };
+                for remote in [false, true] {
+                    for _ in 0..200 {
+                        let id = rng.trace_id();
+                        let p = parent.map(|sampled| SpanContext {
+                            trace_id: id,
+                            ..ctx(remote, sampled, true)
+                        });
+                        assert_eq!(decide(&s, p.as_ref(), id), want, "{cfg:?} {parent:?}");
+                    }
+                }
+            }
+        }
+        let pb = Sampler::new(&SamplerConfig::ParentBased(Box::new(
+            SamplerConfig::AlwaysOn,
+        )))
+        .fixed_decisions();
+        assert_eq!(
+            pb,
+            FixedDecisions {
+                root: Some(Decision::RecordAndSample),
+                sampled_parent: Some(Decision::RecordAndSample),
+                unsampled_parent: Some(Decision::Drop),
+            }
+        );
+        assert_eq!(ratio(0.5).fixed_decisions().root, None);
+        let rl = Sampler::new(&SamplerConfig::RateLimiting(5.0)).fixed_decisions();
+        assert_eq!(rl.root, None);
     }
 
     #[test]
@@ -765,14 +870,36 @@ mod tests {
             ..Default::default()
         };
         for _ in 0..10 {
-            let d = s.should_sample(Some(&parent), parent.trace_id, "child", SpanKind::Internal, &[]);
-            assert_eq!(d, Decision::RecordAndSample, "children follow the sampled root");
+            let d = s.should_sample(
+                Some(&parent),
+                parent.trace_id,
+                "child",
+                SpanKind::Internal,
+                &[],
+            );
+            assert_eq!(
+                d,
+                Decision::RecordAndSample,
+                "children follow the sampled root"
+            );
         }
-        let unsampled = SpanContext { trace_flags: crate::types::TraceFlags(0), ..parent };
-        let d = s.should_sample(Some(&unsampled), unsampled.trace_id, "c", SpanKind::Internal, &[]);
+        let unsampled = SpanContext {
+            trace_flags: crate::types::TraceFlags(0),
+            ..parent
+        };
+        let d = s.should_sample(
+            Some(&unsampled),
+            unsampled.trace_id,
+            "c",
+            SpanKind::Internal,
+            &[],
+        );
         assert_eq!(d, Decision::Drop);
         // The one token of this second went to the root; a new trace now waits.
-        assert_eq!(s.should_sample(None, TraceId([3; 16]), "r2", SpanKind::Server, &[]), Decision::Drop);
+        assert_eq!(
+            s.should_sample(None, TraceId([3; 16]), "r2", SpanKind::Server, &[]),
+            Decision::Drop
+        );
     }
 
     #[test]

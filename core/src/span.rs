@@ -63,6 +63,33 @@ pub struct Exception {
     pub time: Option<UnixNanos>,
 }
 
+impl Exception {
+    /// The `exception` event this exception is recorded as (the semantic-convention
+    /// attributes `exception.type`, `exception.message`, `exception.stacktrace` and
+    /// `exception.escaped`, then the extra attributes), for hosts that collect a span's events
+    /// themselves and hand them to [`Tracer::record_span`](crate::api::Tracer::record_span).
+    pub fn into_event(self) -> Event {
+        let mut attributes: Vec<Attribute> = Vec::with_capacity(4 + self.attributes.len());
+        attributes.push((Cow::Borrowed("exception.type"), Value::from(self.type_name)));
+        attributes.push((
+            Cow::Borrowed("exception.message"),
+            Value::from(self.message),
+        ));
+        if let Some(st) = self.stacktrace {
+            attributes.push((Cow::Borrowed("exception.stacktrace"), Value::from(st)));
+        }
+        if let Some(esc) = self.escaped {
+            attributes.push((Cow::Borrowed("exception.escaped"), Value::Bool(esc)));
+        }
+        attributes.extend(self.attributes);
+        Event {
+            name: Cow::Borrowed("exception"),
+            time: self.time,
+            attributes,
+        }
+    }
+}
+
 /// How to start a span.
 #[derive(Clone, Debug, Default)]
 pub struct StartOptions<'a> {

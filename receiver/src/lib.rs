@@ -41,10 +41,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-pub use polytrace_otlp_json::{request_from_json, request_to_json_line, JsonError};
 /// The protobuf types, re-exported so users get the exact version used here.
 pub use opentelemetry_proto;
 pub use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+pub use polytrace_otlp_json::{request_from_json, request_to_json_line, JsonError};
 /// gRPC status codes, as used by [`Faults::grpc_code`] (re-exported from tonic).
 pub use tonic::Code;
 
