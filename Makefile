@@ -24,7 +24,7 @@ lint:
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 rust-test:
-	cargo test --workspace --locked
+	cargo test --workspace --locked --no-fail-fast
 
 e2e:
 	bash tests/e2e/run.sh
