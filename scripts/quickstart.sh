@@ -3,7 +3,8 @@
 # embedded OTLP receiver (loopback, no external server), and shows it as a waterfall.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet -p polytrace-cli -p polytrace-core --example quickstart
+cargo build --release --quiet -p polytrace-cli
+cargo build --release --quiet -p polytrace-core --example quickstart
 bin="${CARGO_TARGET_DIR:-target}/release"
 out="$(mktemp -d)/traces.jsonl"
 log="$(mktemp)"
