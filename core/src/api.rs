@@ -354,9 +354,11 @@ impl Tracer {
                 c
             }
         };
-        if p.config.disabled || p.is_shutdown() {
+        if p.config.disabled {
             return Ok(ctx);
         }
+        // After shutdown the record still goes to `on_end`, which counts it as ended and
+        // dropped (`dropped_shutdown`), as for a live span ended after shutdown.
         let mut record = SpanRecord::new(
             self.shared.scope,
             ctx.clone(),
@@ -444,6 +446,22 @@ mod tests {
         }
         let s = p.stats();
         assert_eq!((s.spans_started, s.spans_ended), (2, 2));
+        p.shutdown(Duration::from_secs(1)).unwrap();
+        let context = SpanContext {
+            trace_id: new_trace_id(),
+            span_id: new_span_id(),
+            trace_flags: crate::types::TraceFlags(0x01),
+            ..Default::default()
+        };
+        tracer
+            .record_span(FinishedSpan {
+                context: Some(context),
+                name: "late".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let s = p.stats();
+        assert_eq!((s.spans_ended, s.dropped_shutdown), (3, 1));
     }
 
     #[test]

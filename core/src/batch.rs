@@ -10,6 +10,7 @@
 use crate::span::SpanRecord;
 use crate::stats::Counters;
 use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +31,8 @@ struct Signal {
 #[derive(Debug)]
 pub(crate) struct Queue {
     buf: Mutex<Vec<SpanRecord>>,
+    /// `buf.len()` as of the last push or take, for the worker to poll without the lock.
+    approx_len: AtomicUsize,
     signal: Mutex<Signal>,
     wake: Condvar,
     done: Condvar,
@@ -41,6 +44,7 @@ impl Queue {
     pub(crate) fn new(max_queue: usize, max_batch: usize) -> Queue {
         Queue {
             buf: Mutex::new(Vec::new()),
+            approx_len: AtomicUsize::new(0),
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
             done: Condvar::new(),
@@ -60,7 +64,9 @@ impl Queue {
                 return false;
             }
             buf.push(record);
-            buf.len()
+            let len = buf.len();
+            self.approx_len.store(len, Relaxed);
+            len
         };
         if len == self.max_batch {
             let mut s = self.signal.lock();
@@ -76,7 +82,9 @@ impl Queue {
     }
 
     fn take_all(&self, spare: Vec<SpanRecord>) -> Vec<SpanRecord> {
-        std::mem::replace(&mut *self.buf.lock(), spare)
+        let mut buf = self.buf.lock();
+        self.approx_len.store(0, Relaxed);
+        std::mem::replace(&mut *buf, spare)
     }
 
     /// Asks the worker to export everything queued now and waits up to `timeout`.
@@ -142,13 +150,19 @@ pub(crate) fn spawn_worker(
         .name("polytrace-batch".into())
         .spawn(move || {
             run(&queue, &counters, schedule_delay, sink.as_mut());
+            // Stop the exporter (and its runtime, bounded) before saying we are done, so a
+            // caller of shutdown() that returns Ok has nothing of ours still running.
             sink.shutdown();
+            drop(sink);
             let mut s = queue.signal.lock();
             s.exited = true;
             s.flush_done = s.flush_requested;
             queue.done.notify_all();
         })
 }
+
+/// How long the worker keeps polling after a burst before it parks.
+const BURST_SPIN: Duration = Duration::from_millis(1);
 
 fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn BatchSink) {
     let mut spare: Vec<SpanRecord> = Vec::new();
@@ -176,12 +190,15 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         // Drain. Everything queued when a flush or shutdown was requested is in the first
         // take; after it, keep going only while full batches are waiting (or until empty when
         // shutting down — new spans are refused by then, so this ends).
-        loop {
+        let mut burst = false;
+        'drain: loop {
             let mut batch = queue.take_all(std::mem::take(&mut spare));
             if batch.is_empty() {
                 spare = batch;
                 break;
             }
+            let took = batch.len();
+            burst |= took >= queue.max_batch;
             // One pass over the taken vector, a chunk at a time, in order. (Draining chunks
             // off its front instead would shift the rest down each time: quadratic in the
             // backlog, and most of the worker's time under a burst.)
@@ -194,9 +211,24 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             if batch.capacity() <= queue.max_queue {
                 spare = batch;
             }
-            if !shutting_down && queue.len() < queue.max_batch {
-                break;
+            if shutting_down || took >= queue.max_batch || queue.len() >= queue.max_batch {
+                continue;
             }
+            if burst {
+                // Producers are running hot. Parking now would make the next wake-up wait for
+                // a CPU — milliseconds on a busy machine, while one thread fills the whole
+                // queue in well under one. Stay runnable for a bounded moment instead.
+                let until = Instant::now() + BURST_SPIN;
+                while Instant::now() < until {
+                    for _ in 0..64 {
+                        if queue.approx_len.load(Relaxed) >= queue.max_batch / 4 {
+                            continue 'drain;
+                        }
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+            break;
         }
 
         let mut s = queue.signal.lock();

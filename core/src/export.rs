@@ -101,7 +101,8 @@ pub(crate) fn to_span_data(
     limit: Option<usize>,
     redactor: Option<&Redactor>,
 ) -> SpanData {
-    let mut attributes = r.attributes;
+    // Inline attributes get their Vec here, on the export thread that also frees it.
+    let mut attributes = r.attributes.into_vec();
     truncate_all(&mut attributes, limit);
     let mut events = SpanEvents::default();
     events.events = r
@@ -213,7 +214,8 @@ impl BatchSink for Sink {
 /// the gRPC exporter panics without one.
 pub(crate) struct SdkExport<E: SpanExporter> {
     exporter: E,
-    runtime: tokio::runtime::Runtime,
+    /// `None` once shut down.
+    runtime: Option<tokio::runtime::Runtime>,
     timeout: Duration,
 }
 
@@ -227,7 +229,7 @@ impl<E: SpanExporter + 'static> SdkExport<E> {
         exporter.set_resource(resource);
         SdkExport {
             exporter,
-            runtime,
+            runtime: Some(runtime),
             timeout,
         }
     }
@@ -236,7 +238,13 @@ impl<E: SpanExporter + 'static> SdkExport<E> {
 impl<E: SpanExporter + 'static> Export for SdkExport<E> {
     fn export(&mut self, batch: Vec<SpanData>) -> Result<()> {
         let timeout = self.timeout;
-        let _guard = self.runtime.enter();
+        let Some(runtime) = self.runtime.as_ref() else {
+            return Err(Error::new(
+                ErrorKind::AlreadyShutdown,
+                "the exporter was shut down",
+            ));
+        };
+        let _guard = runtime.enter();
         let mut fut = std::pin::pin!(self.exporter.export(batch));
         // Most in-process exporters finish at once: poll once before paying for `block_on` and
         // a timer. A network exporter returns Pending and continues under the timeout.
@@ -245,7 +253,7 @@ impl<E: SpanExporter + 'static> Export for SdkExport<E> {
             return r.map_err(|e| Error::new(ErrorKind::Export, e.to_string()));
         }
         drop(_guard);
-        self.runtime.block_on(async move {
+        runtime.block_on(async move {
             match tokio::time::timeout(timeout, fut).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => Err(Error::new(ErrorKind::Export, e.to_string())),
@@ -258,8 +266,14 @@ impl<E: SpanExporter + 'static> Export for SdkExport<E> {
     }
 
     fn shutdown(&mut self) {
-        let _guard = self.runtime.enter();
-        let _ = self.exporter.shutdown_with_timeout(Duration::from_secs(1));
+        if let Some(runtime) = self.runtime.take() {
+            {
+                let _guard = runtime.enter();
+                let _ = self.exporter.shutdown_with_timeout(Duration::from_secs(1));
+            }
+            // Bounded: a hung export task cannot keep the batch thread from finishing.
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
     }
 }
 

@@ -71,6 +71,7 @@ pub(crate) struct Pipeline {
     pub counters: Arc<Counters>,
     pub scopes: Arc<Scopes>,
     shutdown: AtomicBool,
+    warned_queue_full: AtomicBool,
     /// The current queue, an `Arc<Queue>` turned into a raw pointer so the hot path reads it
     /// with one atomic load. It is replaced only in a forked child (which is single-threaded
     /// at that moment); the parent's old queue is then leaked on purpose, since another
@@ -108,6 +109,7 @@ impl Pipeline {
             counters,
             scopes,
             shutdown: AtomicBool::new(false),
+            warned_queue_full: AtomicBool::new(false),
             queue: AtomicPtr::new(Arc::into_raw(queue).cast_mut()),
             factory,
             config,
@@ -180,11 +182,15 @@ impl Pipeline {
         }
         if !self.queue().push(record) {
             self.counters.dropped_queue_full.0.fetch_add(1, Relaxed);
-            crate::diag::emit_once(
-                crate::diag::Level::Error,
-                "queue-full",
-                "the span queue is full (OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped and counted in stats().dropped_queue_full",
-            );
+            // Once per pipeline, and only a load per drop after that: a full queue must not
+            // make every further span slower.
+            if !self.warned_queue_full.load(Relaxed) && !self.warned_queue_full.swap(true, Relaxed)
+            {
+                crate::diag::emit(
+                    crate::diag::Level::Error,
+                    "the span queue is full (OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped and counted in stats().dropped_queue_full",
+                );
+            }
         }
     }
 
