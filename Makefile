@@ -9,12 +9,12 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test setup lint rust-test e2e bench fmt
+.PHONY: quickstart test setup lint rust-test c-test e2e bench fmt
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test e2e
+test: setup lint rust-test c-test e2e
 
 setup:
 	bash scripts/setup.sh
@@ -25,6 +25,9 @@ lint:
 
 rust-test:
 	cargo test --workspace --locked --no-fail-fast
+
+c-test:
+	bash bindings/c/test.sh
 
 e2e:
 	bash tests/e2e/run.sh

@@ -1,0 +1,224 @@
+//! Interning of short strings, so the hot path does not allocate for keys, span names and
+//! repeated short values.
+//!
+//! The core stores keys, names and string values as `Cow<'static, str>`: a Rust caller passing
+//! literals allocates nothing per attribute. A C caller's strings must be copied (the C memory
+//! is only borrowed for the call), which would cost one allocation per key and value, freed
+//! later on the export thread. Instead, a string that fits is copied once into a table and
+//! then shared as `&'static str` by every later span.
+//!
+//! Two fixed tables (keys and names; values) of open-addressing slots, insert-only: a lookup is
+//! a hash and one or a few atomic loads, with no lock and no write, so threads do not contend.
+//! Memory is bounded: at most [`MAX_ENTRIES`] strings of at most `max_len` bytes per table; once
+//! full, strings are copied per call as before. High-cardinality values (ids, URLs) can fill the
+//! values table, which only means later values are copied; keys and names have their own table.
+//! Interned strings live until the process exits (reachable from the tables).
+
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicPtr, AtomicUsize};
+
+const SLOTS: usize = 4096;
+/// Most strings one table keeps (half its slots, so probes stay short).
+pub(crate) const MAX_ENTRIES: usize = SLOTS / 2;
+const MAX_PROBES: usize = 16;
+const RECENT: usize = 1024;
+
+#[inline]
+fn recent_index(ptr: *const u8, len: usize) -> usize {
+    let p = ptr as usize;
+    ((p >> 3) ^ (p >> 13) ^ len.wrapping_mul(0x9e37_79b9)) % RECENT
+}
+
+struct Entry {
+    hash: u64,
+    text: &'static str,
+}
+
+pub(crate) struct Table {
+    slots: [AtomicPtr<Entry>; SLOTS],
+    /// A cache in front of the table, indexed by the caller's pointer and length: C callers
+    /// pass the same literal (same address) again and again, so a hit costs one load and one
+    /// byte comparison, with no hashing of the text and no UTF-8 check (bytes equal to an
+    /// interned string are valid UTF-8). Entries are only ever replaced, never freed.
+    recent: [AtomicPtr<Entry>; RECENT],
+    count: AtomicUsize,
+    max_len: usize,
+}
+
+/// Attribute keys, span names, event names.
+pub(crate) static KEYS: Table = Table::new(128);
+/// Short string attribute values.
+pub(crate) static VALUES: Table = Table::new(64);
+
+/// Equality of short byte strings without a call to `memcmp` (keys are mostly 4–32 bytes):
+/// 8-byte words, the last one overlapping.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let mut at = 0;
+    while at + 8 < n {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
+#[inline]
+fn hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+impl Table {
+    const fn new(max_len: usize) -> Table {
+        Table {
+            slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS],
+            recent: [const { AtomicPtr::new(std::ptr::null_mut()) }; RECENT],
+            count: AtomicUsize::new(0),
+            max_len,
+        }
+    }
+
+    /// The fast path: the interned copy of `bytes` if the same pointer and length were
+    /// interned recently. `None` means "take the slow path", not "absent".
+    #[inline]
+    pub(crate) fn recent(&self, bytes: &[u8]) -> Option<&'static str> {
+        if bytes.len() > self.max_len {
+            return None;
+        }
+        let p = self.recent[recent_index(bytes.as_ptr(), bytes.len())].load(Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: published entries are never freed.
+        let e = unsafe { &*p };
+        same_bytes(e.text.as_bytes(), bytes).then_some(e.text)
+    }
+
+    /// The shared copy of `s`, or `None` when it is too long or the table is full.
+    #[inline]
+    pub(crate) fn get(&self, s: &str) -> Option<&'static str> {
+        if s.len() > self.max_len {
+            return None;
+        }
+        let found = self.get_entry(s)?;
+        self.recent[recent_index(s.as_ptr(), s.len())].store(found, Release);
+        // SAFETY: published entries are never freed.
+        Some(unsafe { &*found }.text)
+    }
+
+    fn get_entry(&self, s: &str) -> Option<*mut Entry> {
+        let h = hash(s.as_bytes());
+        let mut ours: Option<Box<Entry>> = None;
+        let found = self.probe(s, h, &mut ours);
+        if let Some(e) = ours {
+            // Counted and copied but not stored (another thread stored the same text, or no
+            // free slot within reach): give the text and the count back.
+            // SAFETY: the text was leaked below from a fresh Box and never shared.
+            drop(unsafe { Box::from_raw(e.text as *const str as *mut str) });
+            self.count.fetch_sub(1, Relaxed);
+        }
+        found
+    }
+
+    fn probe(&self, s: &str, h: u64, ours: &mut Option<Box<Entry>>) -> Option<*mut Entry> {
+        let mut i = h as usize % SLOTS;
+        for _ in 0..MAX_PROBES {
+            let mut p = self.slots[i].load(Acquire);
+            if p.is_null() {
+                let entry = match ours.take() {
+                    Some(e) => e,
+                    None => {
+                        if self.count.fetch_add(1, Relaxed) >= MAX_ENTRIES {
+                            self.count.fetch_sub(1, Relaxed);
+                            return None;
+                        }
+                        Box::new(Entry {
+                            hash: h,
+                            text: Box::leak(s.to_owned().into_boxed_str()),
+                        })
+                    }
+                };
+                let raw = Box::into_raw(entry);
+                match self.slots[i].compare_exchange(std::ptr::null_mut(), raw, AcqRel, Acquire) {
+                    Ok(_) => return Some(raw),
+                    Err(other) => {
+                        // SAFETY: `raw` was not published; take it back.
+                        *ours = Some(unsafe { Box::from_raw(raw) });
+                        p = other;
+                    }
+                }
+            }
+            // SAFETY: published entries are never freed.
+            let e = unsafe { &*p };
+            if e.hash == h && e.text == s {
+                return Some(p);
+            }
+            i = (i + 1) % SLOTS;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_matches_slice_equality() {
+        let texts = [
+            "",
+            "a",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "http.status_code",
+            "http.status_codf",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_text_same_pointer_and_bounds() {
+        let t = Table::new(8);
+        let a = t.get("http.x");
+        let b = t.get(&String::from("http.x"));
+        assert!(a.is_some());
+        assert_eq!(a.map(|s| s.as_ptr()), b.map(|s| s.as_ptr()));
+        assert_eq!(t.get("longer than eight"), None);
+        for i in 0..MAX_ENTRIES * 2 {
+            let _ = t.get(&format!("k{i}"));
+        }
+        assert!(t.count.load(Relaxed) <= MAX_ENTRIES);
+    }
+}

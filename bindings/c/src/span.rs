@@ -1,0 +1,638 @@
+//! Live spans: start, attributes, events, exceptions, status, name, end, free.
+//!
+//! The functions are written out one by one (cbindgen reads the source, not macro expansions,
+//! to make the header); their shared body is [`update`], one helper for every setter.
+
+use crate::context::{polytrace_context_t, CONTEXTS};
+use crate::convert::{
+    self, polytrace_attribute_t, polytrace_span_kind_t, polytrace_status_code_t, polytrace_str_t,
+};
+use crate::error::{call, getter, polytrace_error_t, report};
+use crate::handle::{tag, Pool};
+use crate::tracer::{polytrace_tracer_t, TRACERS};
+use polytrace_core::{
+    Error, Event, Exception, Result, Span, SpanContext, StartOptions, UnixNanos, Value,
+};
+use std::ffi::c_char;
+
+/// A live span: created by `polytrace_span_start`, ended by `polytrace_span_end`, freed by
+/// `polytrace_span_free`.
+///
+/// Ownership: the caller owns the span and must free it (after ending it, or the span is
+/// discarded unexported). Ending or freeing twice is detected and harmless.
+///
+/// Threading: every function may be called from any thread; calls on the same span from
+/// several threads are serialized by a per-span lock, so they are safe but not parallel.
+pub struct polytrace_span_t {
+    _private: [u8; 0],
+}
+
+pub(crate) struct SpanObj {
+    pub(crate) span: Span,
+    ended: bool,
+}
+
+pub(crate) static SPANS: Pool<SpanObj> = Pool::new(tag::SPAN, "polytrace_span_t");
+
+/// How to start a span. Zero-initialize it (`polytrace_span_options_t o = {0};` in C, `{}` in
+/// C++) and set what you need; passing NULL instead means all defaults.
+///
+/// Ownership: borrowed for the duration of `polytrace_span_start`; the parent handles stay the
+/// caller's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct polytrace_span_options_t {
+    /// A local parent span, or NULL.
+    pub parent: *const polytrace_span_t,
+    /// A remote parent (from `polytrace_provider_extract`), used when `parent` is NULL. NULL,
+    /// or a context without a valid span context, starts a new trace.
+    pub remote_parent: *const polytrace_context_t,
+    /// `POLYTRACE_SPAN_KIND_*` (0 = internal).
+    pub kind: polytrace_span_kind_t,
+    /// Attributes known at start (the sampler sees them), or NULL.
+    pub attributes: *const polytrace_attribute_t,
+    /// The number of `attributes`.
+    pub attributes_len: usize,
+    /// Start time in nanoseconds since the Unix epoch; 0 = now.
+    pub start_time_unix_nano: u64,
+}
+
+/// A span's identity, as plain values (filled by `polytrace_span_get_context` and friends).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct polytrace_span_context_t {
+    /// The 16-byte trace id (all zero when invalid).
+    pub trace_id: [u8; 16],
+    /// The 8-byte span id (all zero when invalid).
+    pub span_id: [u8; 8],
+    /// W3C trace flags: bit 0 sampled, bit 1 random.
+    pub trace_flags: u8,
+    /// True when both ids are non-zero.
+    pub is_valid: bool,
+    /// True for a context extracted from a carrier.
+    pub is_remote: bool,
+    /// The trace id as 32 lowercase hex characters and a NUL.
+    pub trace_id_hex: [c_char; 33],
+    /// The span id as 16 lowercase hex characters and a NUL.
+    pub span_id_hex: [c_char; 17],
+}
+
+impl polytrace_span_context_t {
+    pub(crate) fn from_core(sc: Option<&SpanContext>) -> Self {
+        let invalid = SpanContext::invalid();
+        let sc = sc.unwrap_or(&invalid);
+        let mut out = polytrace_span_context_t {
+            trace_id: sc.trace_id.0,
+            span_id: sc.span_id.0,
+            trace_flags: sc.trace_flags.0,
+            is_valid: sc.is_valid(),
+            is_remote: sc.is_remote,
+            trace_id_hex: [0; 33],
+            span_id_hex: [0; 17],
+        };
+        for (o, c) in out
+            .trace_id_hex
+            .iter_mut()
+            .zip(sc.trace_id.to_hex().bytes())
+        {
+            *o = c as c_char;
+        }
+        for (o, c) in out.span_id_hex.iter_mut().zip(sc.span_id.to_hex().bytes()) {
+            *o = c as c_char;
+        }
+        out
+    }
+}
+
+fn time(ns: u64) -> Option<UnixNanos> {
+    (ns != 0).then_some(ns)
+}
+
+/// The parent's context: the local span's, else the remote context's.
+pub(crate) fn parent_context(
+    parent: *const polytrace_span_t,
+    remote: *const polytrace_context_t,
+) -> Result<Option<SpanContext>> {
+    if !parent.is_null() {
+        return Ok(Some(SPANS.get(parent)?.span.span_context().clone()));
+    }
+    if !remote.is_null() {
+        return Ok(CONTEXTS.get(remote)?.span_context.clone());
+    }
+    Ok(None)
+}
+
+/// The body of every span mutation: lock the span; when it is recording, run `f`.
+#[inline]
+fn update(span: *mut polytrace_span_t, f: impl FnOnce(&mut Span) -> Result<()>) -> Result<()> {
+    let mut obj = SPANS.get_mut(span)?;
+    if obj.span.is_recording() {
+        f(&mut obj.span)?;
+    }
+    Ok(())
+}
+
+/// As [`update`], for a setter of one attribute.
+///
+/// # Safety
+/// `key` as in [`convert::text`].
+#[inline]
+unsafe fn set_attribute(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: impl FnOnce() -> Result<Value>,
+) -> Result<()> {
+    update(span, |s| {
+        // SAFETY: forwarded.
+        let key = unsafe { convert::key_arg(key, key_len, "key") }?;
+        s.set_attribute(key, value()?);
+        Ok(())
+    })
+}
+
+/// Starts a span named `name` (`name_len` bytes of UTF-8, or `POLYTRACE_NUL_TERMINATED`).
+/// Never blocks. An unsampled span is returned too (not recording, with a valid context, so
+/// propagation continues).
+///
+/// Ownership: borrows `tracer`, `name` and `options`. On success `*out_span` is a new span the
+/// caller owns (free it with `polytrace_span_free`); on error `*out_span` is NULL and the
+/// caller owns the returned error.
+///
+/// # Safety
+/// Pointers are NULL or valid for the given lengths; `out_span` is valid for a write.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_start(
+    tracer: *const polytrace_tracer_t,
+    name: *const c_char,
+    name_len: usize,
+    options: *const polytrace_span_options_t,
+    out_span: *mut *mut polytrace_span_t,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_start", || {
+        // SAFETY: the caller promises a valid place (or NULL, which is an error).
+        unsafe { convert::write_out(out_span, std::ptr::null_mut(), "out_span") }?;
+        let tracer = TRACERS.get(tracer)?;
+        // SAFETY: forwarded.
+        let name = unsafe { convert::key_arg(name, name_len, "name") }?;
+        let (parent, start) = if options.is_null() {
+            (None, StartOptions::default())
+        } else {
+            // SAFETY: the caller promises a valid options struct.
+            let o = unsafe { &*options };
+            let start = StartOptions {
+                parent: None,
+                kind: convert::span_kind(o.kind)?,
+                // SAFETY: forwarded.
+                attributes: unsafe { convert::attributes(o.attributes, o.attributes_len) }?,
+                links: Vec::new(),
+                start_time: time(o.start_time_unix_nano),
+            };
+            (parent_context(o.parent, o.remote_parent)?, start)
+        };
+        // Built in its slot: a span is a few hundred bytes, not worth copying around.
+        let handle = SPANS.insert_with(|| SpanObj {
+            span: tracer.start_span(
+                name,
+                StartOptions {
+                    parent: parent.as_ref(),
+                    ..start
+                },
+            ),
+            ended: false,
+        })?;
+        // SAFETY: checked above.
+        unsafe { out_span.write(handle) };
+        Ok(())
+    })
+}
+
+/// Sets a string attribute (an existing key is overwritten). On a span that is not recording
+/// (unsampled or ended) this does nothing and returns NULL without reading the other arguments.
+///
+/// Ownership: borrows everything; key and value are copied (or interned).
+///
+/// # Safety
+/// `key`/`value` are NULL or valid for their lengths (or NUL-terminated with
+/// `POLYTRACE_NUL_TERMINATED`).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_string(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_string", || {
+        // SAFETY: forwarded.
+        unsafe {
+            set_attribute(span, key, key_len, || {
+                convert::string_value_arg(value, value_len, "value")
+            })
+        }
+    })
+}
+
+/// Sets a boolean attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_bool(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: bool,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_bool", || {
+        // SAFETY: forwarded.
+        unsafe { set_attribute(span, key, key_len, || Ok(Value::Bool(value))) }
+    })
+}
+
+/// Sets a 64-bit integer attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_int64(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: i64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_int64", || {
+        // SAFETY: forwarded.
+        unsafe { set_attribute(span, key, key_len, || Ok(Value::Int(value))) }
+    })
+}
+
+/// Sets a double attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_double(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: f64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_double", || {
+        // SAFETY: forwarded.
+        unsafe { set_attribute(span, key, key_len, || Ok(Value::Double(value))) }
+    })
+}
+
+/// Sets a string-array attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything; the strings are copied.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes; `values` is NULL (with `len` 0) or points to
+/// `len` strings, each valid for its length.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_string_array(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    values: *const polytrace_str_t,
+    len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_string_array", || {
+        // SAFETY: forwarded.
+        unsafe {
+            set_attribute(span, key, key_len, || {
+                Ok(Value::StringArray(convert::strings(values, len, "values")?))
+            })
+        }
+    })
+}
+
+/// Sets a boolean-array attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything; the values are copied.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes; `values` is NULL (with `len` 0) or points to
+/// `len` booleans.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_bool_array(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    values: *const bool,
+    len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_bool_array", || {
+        // SAFETY: forwarded.
+        unsafe {
+            set_attribute(span, key, key_len, || {
+                Ok(Value::BoolArray(convert::bools(values, len, "values")?))
+            })
+        }
+    })
+}
+
+/// Sets an int64-array attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything; the values are copied.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes; `values` is NULL (with `len` 0) or points to
+/// `len` integers.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_int64_array(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    values: *const i64,
+    len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_int64_array", || {
+        // SAFETY: forwarded.
+        unsafe {
+            set_attribute(span, key, key_len, || {
+                Ok(Value::IntArray(
+                    convert::slice(values, len, "values")?.to_vec(),
+                ))
+            })
+        }
+    })
+}
+
+/// Sets a double-array attribute. See `polytrace_span_set_attribute_string`.
+///
+/// Ownership: borrows everything; the values are copied.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes; `values` is NULL (with `len` 0) or points to
+/// `len` doubles.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_double_array(
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    values: *const f64,
+    len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_double_array", || {
+        // SAFETY: forwarded.
+        unsafe {
+            set_attribute(span, key, key_len, || {
+                Ok(Value::DoubleArray(
+                    convert::slice(values, len, "values")?.to_vec(),
+                ))
+            })
+        }
+    })
+}
+
+/// Sets several attributes of any type at once (each as `polytrace_span_set_attribute_*`). If
+/// one is invalid, none is set.
+///
+/// Ownership: borrows everything; keys and values are copied.
+///
+/// # Safety
+/// `attributes` is NULL (with `len` 0) or points to `len` attributes whose strings and arrays
+/// are valid for their lengths.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attributes(
+    span: *mut polytrace_span_t,
+    attributes: *const polytrace_attribute_t,
+    len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attributes", || {
+        update(span, |s| {
+            // SAFETY: forwarded.
+            let attributes = unsafe { convert::attributes(attributes, len) }?;
+            s.set_attributes(attributes);
+            Ok(())
+        })
+    })
+}
+
+/// Adds an event named `name` with `attributes`, at `time_unix_nano` (0 = now).
+///
+/// Ownership: borrows everything; name and attributes are copied.
+///
+/// # Safety
+/// `name` is NULL or valid for `name_len` bytes; `attributes` as in
+/// `polytrace_span_set_attributes`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_add_event(
+    span: *mut polytrace_span_t,
+    name: *const c_char,
+    name_len: usize,
+    attributes: *const polytrace_attribute_t,
+    attributes_len: usize,
+    time_unix_nano: u64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_add_event", || {
+        update(span, |s| {
+            // SAFETY: forwarded.
+            let name = unsafe { convert::key_arg(name, name_len, "name") }?;
+            // SAFETY: forwarded.
+            let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
+            s.add_event(Event {
+                name,
+                time: time(time_unix_nano),
+                attributes,
+            });
+            Ok(())
+        })
+    })
+}
+
+/// Records an exception as an `exception` event with the semantic-convention attributes
+/// `exception.type`, `exception.message` and (when `stacktrace` is not NULL)
+/// `exception.stacktrace`, plus `attributes`. Does not change the status: call
+/// `polytrace_span_set_status` too if the operation failed.
+///
+/// Ownership: borrows everything; the strings are copied.
+///
+/// # Safety
+/// String arguments are NULL or valid for their lengths; `attributes` as in
+/// `polytrace_span_set_attributes`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_record_exception(
+    span: *mut polytrace_span_t,
+    type_name: *const c_char,
+    type_name_len: usize,
+    message: *const c_char,
+    message_len: usize,
+    stacktrace: *const c_char,
+    stacktrace_len: usize,
+    attributes: *const polytrace_attribute_t,
+    attributes_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_record_exception", || {
+        update(span, |s| {
+            // SAFETY (all four): forwarded.
+            let type_name = unsafe { convert::text(type_name, type_name_len, "type_name") }?;
+            let message = unsafe { convert::text(message, message_len, "message") }?;
+            let stacktrace = if stacktrace.is_null() {
+                None
+            } else {
+                Some(unsafe { convert::text(stacktrace, stacktrace_len, "stacktrace") }?)
+            };
+            let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
+            s.record_exception(Exception {
+                type_name: type_name.to_owned(),
+                message: message.to_owned(),
+                stacktrace: stacktrace.map(str::to_owned),
+                escaped: None,
+                attributes,
+                time: None,
+            });
+            Ok(())
+        })
+    })
+}
+
+/// Sets the status: `POLYTRACE_STATUS_UNSET` is ignored, `POLYTRACE_STATUS_OK` is final, and
+/// `description` is kept only for `POLYTRACE_STATUS_ERROR` (it may be NULL with length 0).
+///
+/// Ownership: borrows everything; the description is copied.
+///
+/// # Safety
+/// `description` is NULL or valid for `description_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_status(
+    span: *mut polytrace_span_t,
+    code: polytrace_status_code_t,
+    description: *const c_char,
+    description_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_status", || {
+        update(span, |s| {
+            // SAFETY: forwarded.
+            let d = unsafe { convert::text(description, description_len, "description") }?;
+            s.set_status(convert::status(code, d)?);
+            Ok(())
+        })
+    })
+}
+
+/// Replaces the span's name.
+///
+/// Ownership: borrows everything; the name is copied (or interned).
+///
+/// # Safety
+/// `name` is NULL or valid for `name_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_update_name(
+    span: *mut polytrace_span_t,
+    name: *const c_char,
+    name_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_update_name", || {
+        update(span, |s| {
+            // SAFETY: forwarded.
+            s.update_name(unsafe { convert::key_arg(name, name_len, "name") }?);
+            Ok(())
+        })
+    })
+}
+
+/// Ends the span at `end_time_unix_nano` (0 = now) and queues it for export. Never blocks on
+/// export. The handle stays valid (its context can still be read and injected) until
+/// `polytrace_span_free`. A second end changes nothing and returns an `InvalidArgument` error.
+///
+/// Ownership: borrows `span`.
+///
+/// # Safety
+/// `span` is NULL or a value returned by `polytrace_span_start`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_end(
+    span: *mut polytrace_span_t,
+    end_time_unix_nano: u64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_end", || {
+        let mut obj = SPANS.get_mut(span)?;
+        if obj.ended {
+            return Err(Error::invalid_argument("the span was already ended"));
+        }
+        obj.ended = true;
+        obj.span.end(time(end_time_unix_nano));
+        Ok(())
+    })
+}
+
+/// Whether the span records (sampled or record-only, and not yet ended). False for NULL or a
+/// freed span.
+///
+/// Ownership: borrows `span`.
+///
+/// # Safety
+/// `span` is NULL or a value returned by `polytrace_span_start`.
+#[no_mangle]
+pub unsafe extern "C" fn polytrace_span_is_recording(span: *const polytrace_span_t) -> bool {
+    getter(false, || {
+        SPANS
+            .get(span)
+            .map(|s| s.span.is_recording())
+            .unwrap_or(false)
+    })
+}
+
+/// Writes the span's identity to `*out_context` (also after the span ended).
+///
+/// Ownership: borrows `span`; `*out_context` is a plain value the caller owns.
+///
+/// # Safety
+/// `span` is NULL or a value returned by `polytrace_span_start`; `out_context` is valid for a
+/// write.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_get_context(
+    span: *const polytrace_span_t,
+    out_context: *mut polytrace_span_context_t,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_get_context", || {
+        let obj = SPANS.get(span)?;
+        let c = polytrace_span_context_t::from_core(Some(obj.span.span_context()));
+        // SAFETY: the caller promises a valid place.
+        unsafe { convert::write_out(out_context, c, "out_context") }
+    })
+}
+
+/// Frees the span. A span that was not ended is discarded (not exported). NULL is ignored; a
+/// second free is detected, reported once through the diagnostics handler, and ignored.
+///
+/// Ownership: takes `span`; every copy of the handle is invalid afterwards.
+///
+/// # Safety
+/// `span` is NULL or a value returned by `polytrace_span_start`.
+#[no_mangle]
+pub unsafe extern "C" fn polytrace_span_free(span: *mut polytrace_span_t) {
+    getter((), || {
+        if span.is_null() {
+            return;
+        }
+        if let Err(e) = SPANS.free(span) {
+            report("polytrace_span_free", &e);
+        }
+    })
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Builds the C ABI (libpolytrace.so / .a) and runs every check of bindings/c:
+#   Rust tests (header up to date, NULL/double-free/UTF-8 tolerance, panic -> Internal),
+#   the header as C99 and C++17, the C and C++ quickstarts (shared and static library)
+#   exporting to a real OTLP receiver (gRPC, HTTP/protobuf, HTTP/JSON), valgrind on the C
+#   quickstart and on a misuse program, the Go (cgo) example's `go test`, and a W1 bench smoke.
+# Needs: cargo, gcc, g++, python3, valgrind, Go (GO=/usr/local/go/bin/go by default).
+# Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
+# Set BENCH=1 to also print the full W1 comparison (C ABI vs Rust, same method).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+LIB=$TARGET/release
+INC=$ROOT/bindings/c/include
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+WORK=$(mktemp -d)
+# What a Rust staticlib needs from the system on Linux (`--print native-static-libs`).
+STATIC_LIBS="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
+CFLAGS_STRICT="-std=c99 -Wall -Wextra -Werror -pedantic"
+CXXFLAGS_STRICT="-std=c++17 -Wall -Wextra -Werror"
+
+passed=0
+failed=0
+recv=""
+cleanup() {
+  if [ -n "$recv" ]; then kill -TERM "$recv" 2>/dev/null; wait "$recv" 2>/dev/null; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# check NAME COMMAND...: runs the command, logs to $WORK/NAME.log, counts the result.
+check() {
+  local name=$1
+  shift
+  if "$@" >"$WORK/$name.log" 2>&1; then
+    echo "PASS $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    grep -E "panicked|^error|FAILED" "$WORK/$name.log" | head -n 20 | sed 's/^/    /'
+    tail -n 30 "$WORK/$name.log" | sed 's/^/    /'
+    failed=$((failed + 1))
+  fi
+}
+
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit $?
+}
+
+check build cargo build --release --locked -p polytrace-ffi -p polytrace-cli
+if [ ! -f "$LIB/libpolytrace.so" ] || [ ! -f "$LIB/libpolytrace.a" ]; then
+  echo "FAIL libraries missing in $LIB"
+  failed=$((failed + 1))
+  finish
+fi
+check rust-tests cargo test --locked -p polytrace-ffi --features testing
+
+printf '#include "polytrace.h"\nint main(void) { return polytrace_version() == 0; }\n' >"$WORK/h.c"
+cp "$WORK/h.c" "$WORK/h.cpp"
+check header-c99 gcc $CFLAGS_STRICT -I"$INC" -fsyntax-only "$WORK/h.c"
+check header-c99-testing gcc $CFLAGS_STRICT -DPOLYTRACE_TESTING -I"$INC" -fsyntax-only "$WORK/h.c"
+check header-cxx17 g++ $CXXFLAGS_STRICT -I"$INC" -fsyntax-only "$WORK/h.cpp"
+check header-cxx11-pedantic g++ -std=c++11 -Wall -Wextra -Werror -pedantic -I"$INC" -fsyntax-only "$WORK/h.cpp"
+
+C_SRC=$ROOT/examples/c/quickstart.c
+check build-c-shared gcc $CFLAGS_STRICT -g -O1 -I"$INC" "$C_SRC" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/quickstart"
+check build-c-static gcc $CFLAGS_STRICT -O2 -I"$INC" "$C_SRC" "$LIB/libpolytrace.a" $STATIC_LIBS -o "$WORK/quickstart-static"
+check build-cxx g++ $CXXFLAGS_STRICT -O2 -I"$INC" "$ROOT/examples/c/quickstart.cpp" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/quickstart-cpp"
+check build-misuse gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/misuse.c" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/misuse"
+check build-fork gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/fork.c" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/fork"
+check build-bench gcc $CFLAGS_STRICT -O2 -I"$INC" "$ROOT/bindings/c/bench/w1.c" "$LIB/libpolytrace.a" $STATIC_LIBS -o "$WORK/w1"
+
+# One receiver for every exporting run; each run uses its own service name.
+out=$WORK/traces.jsonl
+"$LIB/polytrace" receive --grpc 127.0.0.1:0 --http 127.0.0.1:0 --out "$out" 2>"$WORK/receiver.log" &
+recv=$!
+for _ in $(seq 1 100); do grep -q '^listening' "$WORK/receiver.log" && break; sleep 0.1; done
+grpc=$(sed -n 's/^listening grpc=\([0-9.:]*\).*/\1/p' "$WORK/receiver.log" | head -n1)
+http=$(sed -n 's/^listening.* http=\([0-9.:]*\).*/\1/p' "$WORK/receiver.log" | head -n1)
+if [ -z "$grpc" ] || [ -z "$http" ]; then
+  echo "FAIL receiver did not start"
+  cat "$WORK/receiver.log"
+  failed=$((failed + 1))
+  finish
+fi
+
+# expect_trace SERVICE TRACE_ID_FILE SPAN...: the receiver got every named span of SERVICE, all
+# in the trace the program printed, and every span but the first has a parent. With
+# TRACE_ID_FILE "-" only the names are checked.
+expect_trace() {
+  local service=$1 idfile=$2
+  shift 2
+  for _ in $(seq 1 50); do grep -q "\"$service\"" "$out" 2>/dev/null && break; sleep 0.1; done
+  local trace_id=-
+  [ "$idfile" = - ] || trace_id=$(sed -n 's/^trace_id=//p' "$idfile")
+  python3 - "$out" "$service" "$trace_id" "$@" <<'EOF'
+import json, sys
+path, service, trace_id, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+spans = {}
+for line in open(path):
+    for rs in json.loads(line).get("resourceSpans", []):
+        attrs = {a["key"]: a["value"].get("stringValue") for a in rs["resource"].get("attributes", [])}
+        if attrs.get("service.name") != service:
+            continue
+        for ss in rs.get("scopeSpans", []):
+            for s in ss.get("spans", []):
+                spans[s["name"]] = s
+missing = [n for n in names if n not in spans]
+assert not missing, f"missing spans {missing}; received {sorted(spans)}"
+if trace_id == "-":
+    print(f"{service}: {len(names)} spans")
+    sys.exit(0)
+for n in names:
+    assert spans[n]["traceId"].lower() == trace_id, (n, spans[n]["traceId"], trace_id)
+for n in names[1:]:
+    assert spans[n].get("parentSpanId"), f"{n} has no parent"
+print(f"{service}: {len(names)} spans in trace {trace_id}")
+EOF
+}
+
+C_SPANS="checkout-done read-file open-coupon-file downstream cache-lookup"
+run_c() { # run_c NAME PROTOCOL ENDPOINT BINARY...
+  local name=$1 proto=$2 endpoint=$3
+  shift 3
+  OTEL_SERVICE_NAME=$name OTEL_EXPORTER_OTLP_PROTOCOL=$proto OTEL_EXPORTER_OTLP_ENDPOINT=$endpoint \
+    OTEL_TRACES_EXPORTER=otlp "$@" >"$WORK/$name.out"
+}
+check run-c-shared-http run_c c-shared http/protobuf "http://$http" "$WORK/quickstart"
+check trace-c-shared-http expect_trace c-shared "$WORK/c-shared.out" $C_SPANS
+check run-c-static-grpc run_c c-static grpc "http://$grpc" "$WORK/quickstart-static"
+check trace-c-static-grpc expect_trace c-static "$WORK/c-static.out" $C_SPANS
+check run-cxx-http-json run_c cxx http/json "http://$http" "$WORK/quickstart-cpp"
+check trace-cxx-http-json expect_trace cxx "$WORK/cxx.out" render-report sum-rows parse-template downstream
+
+check run-fork run_c c-fork http/protobuf "http://$http" "$WORK/fork"
+check trace-fork expect_trace c-fork - parent-before-fork parent-after-fork child-after-fork
+
+VALGRIND="valgrind --leak-check=full --error-exitcode=1 --errors-for-leak-kinds=definite --show-leak-kinds=definite,possible"
+check valgrind-c-quickstart run_c c-valgrind http/protobuf "http://$http" $VALGRIND "$WORK/quickstart"
+grep -E "ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable" "$WORK/valgrind-c-quickstart.log" | sed 's/^/    /'
+check trace-c-valgrind expect_trace c-valgrind "$WORK/c-valgrind.out" $C_SPANS
+check valgrind-misuse $VALGRIND "$WORK/misuse"
+grep -E "ERROR SUMMARY|definitely lost" "$WORK/valgrind-misuse.log" | sed 's/^/    /'
+
+go_test() {
+  cd "$ROOT/examples/go" &&
+    CGO_ENABLED=1 CGO_LDFLAGS="-L$LIB" POLYTRACE_BIN="$LIB/polytrace" "$GO" test -count=1 -v ./...
+}
+check go-test go_test
+grep -E "^(--- |ok|FAIL)" "$WORK/go-test.log" | sed 's/^/    /'
+
+check bench-w1-smoke "$WORK/w1" 100000 3
+sed 's/^/    /' "$WORK/bench-w1-smoke.log"
+if [ "${BENCH:-0}" = 1 ]; then
+  cargo build --release --locked -q -p polytrace-ffi --example w1_rust
+  for _ in 1 2 3; do
+    "$LIB/examples/w1_rust" 1000000 7
+    "$WORK/w1" 1000000 7
+  done
+fi
+
+finish

@@ -1,0 +1,782 @@
+//! The C ABI called as C calls it: every entry point tolerates NULL, freed and foreign
+//! handles, invalid UTF-8, double end and double free; spans, propagation and stats work.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use polytrace::*;
+use std::ffi::c_void;
+use std::ptr::{null, null_mut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[test]
+fn every_entry_point_tolerates_null() {
+    // SAFETY (whole test): NULL is what is being tested; other pointers are valid.
+    unsafe {
+        let mut p = null_mut();
+        invalid(polytrace_provider_new(null(), 0, null_mut()));
+        invalid(polytrace_provider_new(null(), 2, &mut p));
+        assert!(p.is_null());
+        invalid(polytrace_provider_from_env(null_mut()));
+        invalid(polytrace_provider_force_flush(null(), 10));
+        invalid(polytrace_provider_shutdown(null(), 10));
+        invalid(polytrace_provider_stats(null(), null_mut()));
+        invalid(polytrace_provider_after_fork(null()));
+        let mut n = 7usize;
+        invalid(polytrace_provider_inject(
+            null(),
+            null(),
+            null(),
+            null_mut(),
+            0,
+            null_mut(),
+            0,
+            &mut n,
+        ));
+        assert_eq!(n, 0);
+        invalid(polytrace_provider_inject(
+            null(),
+            null(),
+            null(),
+            null_mut(),
+            0,
+            null_mut(),
+            0,
+            null_mut(),
+        ));
+        let mut c = null_mut();
+        invalid(polytrace_provider_extract(null(), null(), 0, &mut c));
+        invalid(polytrace_provider_extract(null(), null(), 0, null_mut()));
+        polytrace_provider_free(null_mut());
+
+        let mut t = null_mut();
+        invalid(polytrace_tracer_new(
+            null(),
+            c"x".as_ptr(),
+            1,
+            null(),
+            0,
+            &mut t,
+        ));
+        invalid(polytrace_tracer_new(
+            null(),
+            null(),
+            0,
+            null(),
+            0,
+            null_mut(),
+        ));
+        invalid(polytrace_tracer_record_span(null(), null(), null_mut()));
+        polytrace_tracer_free(null_mut());
+
+        let mut sp = null_mut();
+        invalid(polytrace_span_start(
+            null(),
+            c"x".as_ptr(),
+            1,
+            null(),
+            &mut sp,
+        ));
+        invalid(polytrace_span_start(null(), null(), 0, null(), null_mut()));
+        let k = c"k".as_ptr();
+        invalid(polytrace_span_set_attribute_string(null_mut(), k, 1, k, 1));
+        invalid(polytrace_span_set_attribute_bool(null_mut(), k, 1, true));
+        invalid(polytrace_span_set_attribute_int64(null_mut(), k, 1, 1));
+        invalid(polytrace_span_set_attribute_double(null_mut(), k, 1, 1.0));
+        invalid(polytrace_span_set_attribute_string_array(
+            null_mut(),
+            k,
+            1,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_set_attribute_bool_array(
+            null_mut(),
+            k,
+            1,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_set_attribute_int64_array(
+            null_mut(),
+            k,
+            1,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_set_attribute_double_array(
+            null_mut(),
+            k,
+            1,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_set_attributes(null_mut(), null(), 0));
+        invalid(polytrace_span_add_event(null_mut(), k, 1, null(), 0, 0));
+        invalid(polytrace_span_record_exception(
+            null_mut(),
+            k,
+            1,
+            k,
+            1,
+            null(),
+            0,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_set_status(
+            null_mut(),
+            POLYTRACE_STATUS_OK,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_update_name(null_mut(), k, 1));
+        invalid(polytrace_span_end(null_mut(), 0));
+        assert!(!polytrace_span_is_recording(null()));
+        invalid(polytrace_span_get_context(null(), null_mut()));
+        polytrace_span_free(null_mut());
+
+        invalid(polytrace_context_new(null_mut()));
+        invalid(polytrace_context_get_span_context(null(), null_mut()));
+        invalid(polytrace_context_set_baggage(null_mut(), k, 1, k, 1));
+        invalid(polytrace_context_get_baggage(null(), k, 1, null_mut()));
+        assert_eq!(polytrace_context_baggage_len(null()), 0);
+        invalid(polytrace_context_baggage_at(null(), 0, null_mut()));
+        polytrace_context_free(null_mut());
+
+        assert_eq!(polytrace_error_kind(null()), POLYTRACE_ERROR_NONE);
+        assert_eq!(cstr(polytrace_error_message(null())), "");
+        assert_eq!(cstr(polytrace_error_kind_name(99)), "Unknown");
+        polytrace_error_free(null_mut());
+        // (polytrace_diag_set_handler(NULL) is process-wide: tested at the end of
+        // double_free_and_stale_handles_are_harmless, not here, so parallel tests do not race.)
+        assert_eq!(cstr(polytrace_version()), env!("CARGO_PKG_VERSION"));
+    }
+}
+
+#[test]
+fn null_arguments_on_live_handles() {
+    let p = provider();
+    let t = tracer(p);
+    let sp = span(t, "live");
+    // SAFETY (whole block): NULL arguments with valid handles.
+    unsafe {
+        invalid(polytrace_provider_stats(p, null_mut()));
+        let mut c = null_mut();
+        invalid(polytrace_tracer_new(p, null(), 3, null(), 0, &mut c));
+        invalid(polytrace_tracer_record_span(t, null(), null_mut()));
+        let mut out = null_mut();
+        invalid(polytrace_span_start(t, null(), 4, null(), &mut out));
+        invalid(polytrace_span_start(
+            t,
+            c"x".as_ptr(),
+            1,
+            null(),
+            null_mut(),
+        ));
+        invalid(polytrace_span_set_attribute_int64(sp, null(), 3, 1));
+        invalid(polytrace_span_set_attribute_string(
+            sp,
+            c"k".as_ptr(),
+            1,
+            null(),
+            2,
+        ));
+        invalid(polytrace_span_set_attribute_string_array(
+            sp,
+            c"k".as_ptr(),
+            1,
+            null(),
+            2,
+        ));
+        invalid(polytrace_span_set_attribute_int64_array(
+            sp,
+            c"k".as_ptr(),
+            1,
+            null(),
+            2,
+        ));
+        invalid(polytrace_span_set_attributes(sp, null(), 1));
+        invalid(polytrace_span_add_event(sp, null(), 1, null(), 0, 0));
+        invalid(polytrace_span_record_exception(
+            sp,
+            null(),
+            1,
+            null(),
+            1,
+            null(),
+            0,
+            null(),
+            0,
+        ));
+        invalid(polytrace_span_update_name(sp, null(), 1));
+        invalid(polytrace_span_get_context(sp, null_mut()));
+        // NULL with length 0 is the empty string, and fine.
+        ok(polytrace_span_set_attribute_string(
+            sp,
+            c"empty".as_ptr(),
+            5,
+            null(),
+            0,
+        ));
+        ok(polytrace_span_set_status(
+            sp,
+            POLYTRACE_STATUS_ERROR,
+            null(),
+            0,
+        ));
+        ok(polytrace_span_end(sp, 0));
+        polytrace_span_free(sp);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+    }
+}
+
+#[test]
+fn span_lifecycle_and_stats() {
+    let p = provider();
+    let t = tracer(p);
+    // SAFETY (whole block): valid handles and arrays.
+    unsafe {
+        let root = span(t, "root");
+        assert!(polytrace_span_is_recording(root));
+        let attrs = [
+            polytrace_attribute_t {
+                key: s("a.str"),
+                value: polytrace_value_t {
+                    type_: POLYTRACE_VALUE_STRING,
+                    data: polytrace_value_data_t { string: s("v") },
+                },
+            },
+            polytrace_attribute_t {
+                key: s("a.ints"),
+                value: polytrace_value_t {
+                    type_: POLYTRACE_VALUE_INT64_ARRAY,
+                    data: polytrace_value_data_t {
+                        int64_array: polytrace_int64_array_t {
+                            items: [1i64, 2].as_ptr(),
+                            len: 2,
+                        },
+                    },
+                },
+            },
+        ];
+        let opts = polytrace_span_options_t {
+            parent: root,
+            remote_parent: null(),
+            kind: POLYTRACE_SPAN_KIND_CLIENT,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            start_time_unix_nano: 0,
+        };
+        let mut child = null_mut();
+        ok(polytrace_span_start(
+            t,
+            c"child".as_ptr(),
+            POLYTRACE_NUL_TERMINATED,
+            &opts,
+            &mut child,
+        ));
+        let mut rc = std::mem::zeroed::<polytrace_span_context_t>();
+        let mut cc = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_span_get_context(root, &mut rc));
+        ok(polytrace_span_get_context(child, &mut cc));
+        assert!(rc.is_valid && cc.is_valid && !cc.is_remote);
+        assert_eq!(rc.trace_id, cc.trace_id, "child is in the parent's trace");
+        assert_ne!(rc.span_id, cc.span_id);
+        assert_eq!(cstr(cc.trace_id_hex.as_ptr()).len(), 32);
+        assert_eq!(cstr(cc.span_id_hex.as_ptr()).len(), 16);
+
+        let k = |s: &str| (s.as_ptr().cast(), s.len());
+        let (kp, kl) = k("s");
+        ok(polytrace_span_set_attribute_string(
+            child,
+            kp,
+            kl,
+            c"x".as_ptr(),
+            1,
+        ));
+        ok(polytrace_span_set_attribute_bool(child, kp, kl, true));
+        ok(polytrace_span_set_attribute_int64(child, kp, kl, 3));
+        ok(polytrace_span_set_attribute_double(child, kp, kl, 1.5));
+        let strs = [s("a"), s("b")];
+        ok(polytrace_span_set_attribute_string_array(
+            child,
+            kp,
+            kl,
+            strs.as_ptr(),
+            2,
+        ));
+        ok(polytrace_span_set_attribute_bool_array(
+            child,
+            kp,
+            kl,
+            [true, false].as_ptr(),
+            2,
+        ));
+        ok(polytrace_span_set_attribute_int64_array(
+            child,
+            kp,
+            kl,
+            [1i64].as_ptr(),
+            1,
+        ));
+        ok(polytrace_span_set_attribute_double_array(
+            child,
+            kp,
+            kl,
+            [1.0f64].as_ptr(),
+            1,
+        ));
+        ok(polytrace_span_set_attributes(
+            child,
+            attrs.as_ptr(),
+            attrs.len(),
+        ));
+        ok(polytrace_span_add_event(
+            child,
+            kp,
+            kl,
+            attrs.as_ptr(),
+            attrs.len(),
+            0,
+        ));
+        ok(polytrace_span_record_exception(
+            child,
+            c"E".as_ptr(),
+            1,
+            c"boom".as_ptr(),
+            4,
+            c"at main".as_ptr(),
+            POLYTRACE_NUL_TERMINATED,
+            null(),
+            0,
+        ));
+        ok(polytrace_span_update_name(child, c"child2".as_ptr(), 6));
+        ok(polytrace_span_set_status(
+            child,
+            POLYTRACE_STATUS_ERROR,
+            c"bad".as_ptr(),
+            3,
+        ));
+        // Unknown constants are rejected, not undefined behaviour.
+        invalid(polytrace_span_set_status(child, 42, null(), 0));
+        let bad_value = polytrace_attribute_t {
+            key: s("k"),
+            value: polytrace_value_t {
+                type_: 99,
+                data: polytrace_value_data_t { int64: 0 },
+            },
+        };
+        invalid(polytrace_span_set_attributes(child, &bad_value, 1));
+        let bad_kind = polytrace_span_options_t { kind: 17, ..opts };
+        let mut x = null_mut();
+        invalid(polytrace_span_start(t, c"x".as_ptr(), 1, &bad_kind, &mut x));
+        assert!(x.is_null());
+
+        ok(polytrace_span_end(child, 0));
+        assert!(!polytrace_span_is_recording(child));
+        // Double end: harmless and reported.
+        let msg = invalid(polytrace_span_end(child, 0));
+        assert!(msg.contains("already ended"), "{msg}");
+        // Calls after end are no-ops.
+        ok(polytrace_span_set_attribute_int64(child, kp, kl, 4));
+        ok(polytrace_span_end(root, 0));
+        polytrace_span_free(child);
+        polytrace_span_free(root);
+
+        let mut st = polytrace_stats_t::default();
+        ok(polytrace_provider_stats(p, &mut st));
+        assert_eq!((st.spans_started, st.spans_ended), (2, 2));
+
+        // One-call finished span, as the child of nothing, with an event.
+        let ev = polytrace_event_t {
+            name: s("ev"),
+            time_unix_nano: 0,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+        };
+        let fin = polytrace_finished_span_t {
+            name: s("done"),
+            parent: null(),
+            remote_parent: null(),
+            kind: POLYTRACE_SPAN_KIND_SERVER,
+            start_time_unix_nano: 1_000,
+            end_time_unix_nano: 2_000,
+            attributes: attrs.as_ptr(),
+            attributes_len: attrs.len(),
+            events: &ev,
+            events_len: 1,
+            status_code: POLYTRACE_STATUS_OK,
+            status_description: s(""),
+        };
+        let mut fc = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_tracer_record_span(t, &fin, &mut fc));
+        assert!(fc.is_valid);
+        ok(polytrace_tracer_record_span(t, &fin, null_mut()));
+
+        ok(polytrace_provider_force_flush(p, 10_000));
+        ok(polytrace_provider_shutdown(p, 10_000));
+        let (kind, _) = fail(polytrace_provider_shutdown(p, 10_000));
+        assert_eq!(kind, POLYTRACE_ERROR_ALREADY_SHUTDOWN);
+        // After shutdown span calls are no-ops, never errors.
+        let late = span(t, "late");
+        assert!(!polytrace_span_is_recording(late));
+        ok(polytrace_span_end(late, 0));
+        polytrace_span_free(late);
+        polytrace_tracer_free(t);
+        polytrace_provider_free(p);
+    }
+}
+
+#[test]
+fn invalid_utf8_is_an_error_not_a_crash() {
+    let p = provider();
+    let t = tracer(p);
+    let sp = span(t, "utf8");
+    let bad = [0x66u8, 0xff, 0xfe];
+    // SAFETY: valid handles and buffers.
+    unsafe {
+        let msg = invalid(polytrace_span_set_attribute_int64(
+            sp,
+            bad.as_ptr().cast(),
+            3,
+            1,
+        ));
+        assert!(msg.contains("UTF-8"), "{msg}");
+        invalid(polytrace_span_set_attribute_string(
+            sp,
+            c"k".as_ptr(),
+            1,
+            bad.as_ptr().cast(),
+            3,
+        ));
+        invalid(polytrace_span_update_name(sp, bad.as_ptr().cast(), 3));
+        let mut x = null_mut();
+        invalid(polytrace_span_start(
+            t,
+            bad.as_ptr().cast(),
+            3,
+            null(),
+            &mut x,
+        ));
+        let opt = [polytrace_kv_t {
+            key: polytrace_str_t {
+                ptr: bad.as_ptr().cast(),
+                len: 3,
+            },
+            value: s("x"),
+        }];
+        let mut q = null_mut();
+        invalid(polytrace_provider_new(opt.as_ptr(), 1, &mut q));
+        // Unknown options are InvalidConfig.
+        let opt = [polytrace_kv_t {
+            key: s("no_such_option"),
+            value: s("1"),
+        }];
+        let (kind, msg) = fail(polytrace_provider_new(opt.as_ptr(), 1, &mut q));
+        assert_eq!(kind, POLYTRACE_ERROR_INVALID_CONFIG, "{msg}");
+        assert!(q.is_null());
+        // In a carrier, invalid UTF-8 is ignored like any malformed header.
+        let carrier = [polytrace_kv_t {
+            key: s("traceparent"),
+            value: polytrace_str_t {
+                ptr: bad.as_ptr().cast(),
+                len: 3,
+            },
+        }];
+        let mut c = null_mut();
+        ok(polytrace_provider_extract(p, carrier.as_ptr(), 1, &mut c));
+        let mut sc = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_context_get_span_context(c, &mut sc));
+        assert!(!sc.is_valid);
+        polytrace_context_free(c);
+        ok(polytrace_span_end(sp, 0));
+        polytrace_span_free(sp);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+    }
+}
+
+static REPORTS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" fn count_reports(
+    _level: polytrace_diag_level_t,
+    message: *const std::ffi::c_char,
+    _len: usize,
+    _user: *mut c_void,
+) {
+    if cstr(message).contains("already freed") {
+        REPORTS.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn double_free_and_stale_handles_are_harmless() {
+    let p = provider();
+    let t = tracer(p);
+    // SAFETY (whole block): freed handles are what is tested; they are never dereferenced.
+    unsafe {
+        polytrace_diag_set_handler(Some(count_reports), null_mut());
+        let a = span(t, "a");
+        ok(polytrace_span_end(a, 0));
+        polytrace_span_free(a);
+        polytrace_span_free(a); // double free: reported, ignored
+                                // The slot is reused by the next span; the stale handle still does not reach it.
+        let b = span(t, "b");
+        assert_ne!(a, b);
+        let msg = invalid(polytrace_span_set_attribute_int64(a, c"k".as_ptr(), 1, 1));
+        assert!(msg.contains("already freed"), "{msg}");
+        invalid(polytrace_span_end(a, 0));
+        polytrace_span_free(a);
+        assert!(
+            polytrace_span_is_recording(b),
+            "b is untouched by the stale calls"
+        );
+        ok(polytrace_span_end(b, 0));
+        polytrace_span_free(b);
+
+        // A handle of another type, or any other pointer, is rejected without being read.
+        invalid(polytrace_span_end(t.cast(), 0));
+        invalid(polytrace_span_end(0x1234usize as *mut polytrace_span_t, 0));
+        let local = 5u64;
+        invalid(polytrace_tracer_record_span(
+            (&local as *const u64).cast(),
+            null(),
+            null_mut(),
+        ));
+
+        // Errors, contexts, tracers, providers: double free is harmless too.
+        let e = polytrace_span_end(null_mut(), 0);
+        polytrace_error_free(e);
+        polytrace_error_free(e);
+        assert_eq!(polytrace_error_kind(e), POLYTRACE_ERROR_INVALID_ARGUMENT);
+        assert!(cstr(polytrace_error_message(e)).contains("invalid"));
+        let mut c = null_mut();
+        ok(polytrace_context_new(&mut c));
+        polytrace_context_free(c);
+        polytrace_context_free(c);
+        polytrace_tracer_free(t);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+        polytrace_provider_free(p);
+        invalid(polytrace_provider_force_flush(p, 10));
+        polytrace_diag_set_handler(None, null_mut());
+    }
+    // Reported once per function (span, error, context, tracer, provider).
+    assert!(
+        REPORTS.load(Ordering::SeqCst) >= 5,
+        "{}",
+        REPORTS.load(Ordering::SeqCst)
+    );
+}
+
+#[test]
+fn inject_extract_round_trip() {
+    let p = provider();
+    let t = tracer(p);
+    // SAFETY (whole block): valid handles and buffers.
+    unsafe {
+        let carrier = [
+            polytrace_kv_t {
+                key: s("TraceParent"),
+                value: s("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+            },
+            polytrace_kv_t {
+                key: s("tracestate"),
+                value: s("congo=t61rcWkgMzE"),
+            },
+            polytrace_kv_t {
+                key: s("baggage"),
+                value: s("user=alice,plan=gold%20plus"),
+            },
+        ];
+        let mut ctx = null_mut();
+        ok(polytrace_provider_extract(
+            p,
+            carrier.as_ptr(),
+            carrier.len(),
+            &mut ctx,
+        ));
+        let mut sc = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_context_get_span_context(ctx, &mut sc));
+        assert!(sc.is_valid && sc.is_remote);
+        assert_eq!(
+            cstr(sc.trace_id_hex.as_ptr()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(polytrace_context_baggage_len(ctx), 2);
+        let mut v = polytrace_str_t {
+            ptr: null(),
+            len: 0,
+        };
+        ok(polytrace_context_get_baggage(
+            ctx,
+            c"plan".as_ptr(),
+            4,
+            &mut v,
+        ));
+        assert_eq!(
+            std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len),
+            b"gold plus"
+        );
+        ok(polytrace_context_get_baggage(
+            ctx,
+            c"none".as_ptr(),
+            4,
+            &mut v,
+        ));
+        assert!(v.ptr.is_null());
+        let mut kv = polytrace_kv_t {
+            key: s(""),
+            value: s(""),
+        };
+        ok(polytrace_context_baggage_at(ctx, 0, &mut kv));
+        invalid(polytrace_context_baggage_at(ctx, 2, &mut kv));
+        ok(polytrace_context_set_baggage(
+            ctx,
+            c"step".as_ptr(),
+            4,
+            c"2".as_ptr(),
+            1,
+        ));
+
+        // A server span under the remote parent, and inject for the outgoing call.
+        let opts = polytrace_span_options_t {
+            parent: null(),
+            remote_parent: ctx,
+            kind: POLYTRACE_SPAN_KIND_SERVER,
+            attributes: null(),
+            attributes_len: 0,
+            start_time_unix_nano: 0,
+        };
+        let mut server = null_mut();
+        ok(polytrace_span_start(
+            t,
+            c"server".as_ptr(),
+            6,
+            &opts,
+            &mut server,
+        ));
+        let mut own = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_span_get_context(server, &mut own));
+        assert_eq!(own.trace_id, sc.trace_id);
+
+        let mut headers = [polytrace_kv_t {
+            key: s(""),
+            value: s(""),
+        }; POLYTRACE_INJECT_MAX_HEADERS];
+        let mut buf = [0 as std::ffi::c_char; 512];
+        let mut n = 0usize;
+        ok(polytrace_provider_inject(
+            p,
+            server,
+            ctx,
+            headers.as_mut_ptr(),
+            headers.len(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut n,
+        ));
+        assert_eq!(n, 3);
+        let text = |x: polytrace_str_t| {
+            let b = std::slice::from_raw_parts(x.ptr.cast::<u8>(), x.len);
+            assert_eq!(*x.ptr.add(x.len), 0, "NUL-terminated");
+            String::from_utf8(b.to_vec()).unwrap()
+        };
+        let got: Vec<(String, String)> = headers[..n]
+            .iter()
+            .map(|h| (text(h.key), text(h.value)))
+            .collect();
+        assert_eq!(got[0].0, "traceparent");
+        assert_eq!(
+            got[0].1,
+            format!(
+                "00-{}-{}-01",
+                cstr(own.trace_id_hex.as_ptr()),
+                cstr(own.span_id_hex.as_ptr())
+            )
+        );
+        assert_eq!(got[1], ("tracestate".into(), "congo=t61rcWkgMzE".into()));
+        assert_eq!(
+            got[2],
+            (
+                "baggage".into(),
+                "user=alice,plan=gold%20plus,step=2".into()
+            )
+        );
+
+        // Too small: nothing written, a clear error.
+        let msg = invalid(polytrace_provider_inject(
+            p,
+            server,
+            ctx,
+            headers.as_mut_ptr(),
+            3,
+            buf.as_mut_ptr(),
+            20,
+            &mut n,
+        ));
+        assert_eq!(n, 0);
+        assert!(msg.contains("buffer bytes"), "{msg}");
+        // Nothing to inject: fine with no space at all.
+        ok(polytrace_provider_inject(
+            p,
+            null(),
+            null(),
+            null_mut(),
+            0,
+            null_mut(),
+            0,
+            &mut n,
+        ));
+        assert_eq!(n, 0);
+
+        ok(polytrace_span_end(server, 0));
+        polytrace_span_free(server);
+        polytrace_context_free(ctx);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+    }
+}
+
+#[test]
+fn spans_are_safe_to_share_between_threads() {
+    let p = provider();
+    let t = tracer(p);
+    let sp = span(t, "shared") as usize;
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                for j in 0..500i64 {
+                    let key = format!("k{}", j % 8);
+                    // SAFETY: a live span handle; calls are serialized by polytrace.
+                    ok(unsafe {
+                        polytrace_span_set_attribute_int64(
+                            sp as *mut _,
+                            key.as_ptr().cast(),
+                            key.len(),
+                            i * j,
+                        )
+                    });
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    // SAFETY: valid handles.
+    unsafe {
+        ok(polytrace_span_end(sp as *mut _, 0));
+        polytrace_span_free(sp as *mut _);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+    }
+}

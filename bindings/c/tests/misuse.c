@@ -1,0 +1,71 @@
+/*
+ * Misuse through the C ABI, run under valgrind by test.sh: NULLs, double end, double free,
+ * stale and foreign handles, invalid UTF-8. polytrace must report each (an error or a
+ * diagnostic) without crashing and without touching invalid memory (valgrind: 0 errors).
+ */
+#include "polytrace.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int bad = 0;
+
+static void expect_kind(polytrace_error_t *err, polytrace_error_kind_t kind, const char *what) {
+  if (polytrace_error_kind(err) != kind) {
+    fprintf(stderr, "%s: expected %s, got %s (%s)\n", what, polytrace_error_kind_name(kind),
+            polytrace_error_kind_name(polytrace_error_kind(err)), polytrace_error_message(err));
+    bad++;
+  }
+  polytrace_error_free(err);
+}
+
+#define INVALID(call) expect_kind((call), POLYTRACE_ERROR_INVALID_ARGUMENT, #call)
+#define OK(call) expect_kind((call), POLYTRACE_ERROR_NONE, #call)
+
+int main(void) {
+  polytrace_kv_t opts[2] = {{{"exporter", 8}, {"none", 4}}, {{"service_name", 12}, {"misuse", 6}}};
+  polytrace_provider_t *p = NULL;
+  polytrace_tracer_t *t = NULL;
+  polytrace_span_t *s = NULL;
+  OK(polytrace_provider_new(opts, 2, &p));
+  OK(polytrace_tracer_new(p, "t", 1, NULL, 0, &t));
+
+  INVALID(polytrace_span_start(NULL, "x", 1, NULL, &s));
+  INVALID(polytrace_span_start(t, NULL, 5, NULL, &s));
+  INVALID(polytrace_span_start(t, "\xff\xfe", 2, NULL, &s));
+  OK(polytrace_span_start(t, "x", POLYTRACE_NUL_TERMINATED, NULL, &s));
+  INVALID(polytrace_span_set_attribute_string(s, "k", 1, "\xc3\x28", 2));
+  INVALID(polytrace_span_set_attribute_int64(NULL, "k", 1, 1));
+  OK(polytrace_span_end(s, 0));
+  INVALID(polytrace_span_end(s, 0)); /* double end */
+  polytrace_span_free(s);
+  polytrace_span_free(s); /* double free: a diagnostic, nothing else */
+  INVALID(polytrace_span_set_attribute_int64(s, "k", 1, 1)); /* use after free */
+
+  polytrace_span_t *s2 = NULL;
+  OK(polytrace_span_start(t, "y", 1, NULL, &s2)); /* likely reuses the freed slot */
+  INVALID(polytrace_span_end(s, 0));              /* the stale handle still cannot reach it */
+  if (!polytrace_span_is_recording(s2)) bad++;
+  OK(polytrace_span_end(s2, 0));
+  polytrace_span_free(s2);
+
+  int local = 0;
+  INVALID(polytrace_span_end((polytrace_span_t *)&local, 0)); /* not a handle: never read */
+  INVALID(polytrace_span_end((polytrace_span_t *)t, 0));      /* wrong type */
+
+  polytrace_error_t *e = polytrace_span_end(NULL, 0);
+  polytrace_error_free(e);
+  polytrace_error_free(e);
+  if (polytrace_error_kind(e) != POLYTRACE_ERROR_INVALID_ARGUMENT) bad++;
+  if (strstr(polytrace_error_message(e), "invalid") == NULL) bad++;
+
+  OK(polytrace_provider_shutdown(p, 10000));
+  expect_kind(polytrace_provider_shutdown(p, 1000), POLYTRACE_ERROR_ALREADY_SHUTDOWN, "shutdown");
+  polytrace_tracer_free(t);
+  polytrace_tracer_free(t);
+  polytrace_provider_free(p);
+  polytrace_provider_free(p);
+  INVALID(polytrace_provider_force_flush(p, 1));
+  printf("misuse: %s\n", bad == 0 ? "ok" : "FAILED");
+  return bad == 0 ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+module polytrace.example/quickstart
+
+go 1.26
