@@ -1,0 +1,279 @@
+'use strict';
+// polytrace vs the official JavaScript SDK (@opentelemetry/sdk-trace-base with its
+// BatchSpanProcessor and the OTLP/HTTP protobuf exporter), the same workloads through
+// @opentelemetry/api, in the same run. Not a timed test: `node bench.js` prints a table.
+//
+//   W1  startSpan + 3 setAttribute + end                     ns per span
+//   W3  startActiveSpan nested 3 deep                          ns per span
+//   W4  inject + extract (W3C traceparent)                     ns per pair
+//   T   spans delivered per second to a loopback OTLP receiver, and how many were lost,
+//       (a) producing as fast as possible for a few seconds (yielding to the event loop every
+//       1000 spans), (b) paced below the drain rate; the time includes the final shutdown
+//
+// Each (SDK, workload) runs in its own child process (fresh JIT and heap), alternating SDKs,
+// REPEAT times; the table shows the median. "wall" is the hot loop's elapsed time per
+// operation on the application thread; "cpu" is the whole process's CPU time per operation
+// (every thread: export, polytrace's decoder and export threads) over the loop plus the final
+// flush, so work moved off the application thread still counts.
+//
+// Both pipelines export to the same receiver (`polytrace receive`, started here) with their
+// default batch settings (queue 2048, batch 512, delay 5 s: the specification's defaults).
+//
+// Options: --quick (fewer iterations), --repeat N, --only W1,W3,...
+// Environment: POLYTRACE_CLI (the polytrace binary), POLYTRACE_NATIVE_PATH (the addon).
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const fs = require('node:fs');
+const os = require('node:os');
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const REPEAT = Number(argValue('--repeat') || (QUICK ? 1 : 3));
+const ONLY = (argValue('--only') || 'W1,W3,W4,T').split(',');
+const N = { W1: QUICK ? 100000 : 400000, W3: QUICK ? 50000 : 150000, W4: QUICK ? 100000 : 400000 };
+const T_SECONDS = QUICK ? 2 : 4;
+const PACED_RATE = 20000; // spans per second
+const PACED_SECONDS = QUICK ? 2 : 4;
+
+function argValue(name) {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one SDK, one workload.
+
+async function child(sdk, workload, endpoint) {
+  const api = require('@opentelemetry/api');
+  let provider;
+  if (sdk === 'otel') {
+    const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+    const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+    const { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator } = require('@opentelemetry/core');
+    const { resourceFromAttributes } = require('@opentelemetry/resources');
+    provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': `bench-otel-${workload}` }),
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }))],
+    });
+    api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    api.propagation.setGlobalPropagator(
+      new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    );
+    api.trace.setGlobalTracerProvider(provider);
+  } else {
+    const { TracerProvider } = require('polytrace');
+    provider = new TracerProvider({ endpoint, serviceName: `bench-${sdk}-${workload}` }).register();
+  }
+  const tracer = api.trace.getTracer('bench', '1.0.0');
+  const yieldLoop = () => new Promise((r) => setImmediate(r));
+
+  const w1 = () => {
+    const s = tracer.startSpan('GET /users/:id');
+    s.setAttribute('http.request.method', 'GET');
+    s.setAttribute('http.response.status_code', 200);
+    s.setAttribute('cache.hit', true);
+    s.end();
+  };
+  const w3 = () => {
+    tracer.startActiveSpan('a', (s1) => {
+      tracer.startActiveSpan('b', (s2) => {
+        tracer.startActiveSpan('c', (s3) => s3.end());
+        s2.end();
+      });
+      s1.end();
+    });
+  };
+  const parentCtx = api.trace.setSpan(api.ROOT_CONTEXT, tracer.startSpan('parent'));
+  const carrier = {};
+  const w4 = () => {
+    api.propagation.inject(parentCtx, carrier);
+    api.propagation.extract(api.ROOT_CONTEXT, carrier);
+  };
+
+  const out = { sdk, workload };
+  if (workload === 'W1' || workload === 'W3' || workload === 'W4') {
+    const fn = { W1: w1, W3: w3, W4: w4 }[workload];
+    const per = workload === 'W3' ? 3 : 1;
+    const n = N[workload];
+    const CHUNK = 10000;
+    // Warm up (JIT), then measure in chunks with a turn of the event loop in between, so the
+    // JavaScript SDK's processor gets to export as it would in a server.
+    for (let i = 0; i < 20000; i++) fn();
+    await yieldLoop();
+    const cpu0 = process.cpuUsage();
+    let hot = 0n;
+    for (let done = 0; done < n; done += CHUNK) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CHUNK; i++) fn();
+      hot += process.hrtime.bigint() - t0;
+      await yieldLoop();
+    }
+    await provider.forceFlush().catch(() => {});
+    const cpu = process.cpuUsage(cpu0);
+    out.wallNs = Number(hot) / n / per;
+    out.cpuNs = ((cpu.user + cpu.system) * 1000) / n / per;
+  } else if (workload === 'T' || workload === 'P') {
+    // T: as fast as possible, yielding every 1000 spans; P: paced at PACED_RATE.
+    let total = workload === 'T' ? 0 : PACED_RATE * PACED_SECONDS;
+    const t0 = process.hrtime.bigint();
+    if (workload === 'T') {
+      const until = Date.now() + T_SECONDS * 1000;
+      while (Date.now() < until) {
+        for (let i = 0; i < 1000; i++) w1();
+        total += 1000;
+        await yieldLoop();
+      }
+    } else {
+      const perTick = PACED_RATE / 100; // every 10 ms
+      const start = Date.now();
+      for (let tick = 0; tick * perTick < total; tick++) {
+        for (let i = 0; i < perTick; i++) w1();
+        const next = start + (tick + 1) * 10;
+        await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      }
+    }
+    await provider.shutdown().catch(() => {});
+    out.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    out.produced = total;
+  }
+  if (!out.seconds) await provider.shutdown().catch(() => {});
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: receiver, schedule, table.
+
+function cli() {
+  const root = path.join(__dirname, '..', '..');
+  const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
+  for (const p of [process.env.POLYTRACE_CLI, path.join(target, 'release', 'polytrace'), path.join(target, 'debug', 'polytrace')]) {
+    if (p && fs.existsSync(p)) return p;
+  }
+  throw new Error('the polytrace CLI is missing: cargo build --release -p polytrace-cli');
+}
+
+function startReceiver() {
+  const child = spawn(cli(), ['receive', '--grpc', '127.0.0.1:0', '--http', '127.0.0.1:0', '--out', os.devNull], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  /** service name → spans received */
+  const received = new Map();
+  let buf = '';
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const m = /^request \d+: .*?, (\d+) spans, services: (.*)$/.exec(line);
+        if (m) received.set(m[2], (received.get(m[2]) || 0) + Number(m[1]));
+        const l = /listening grpc=\S+ http=(\S+)/.exec(line);
+        if (l) resolve({ endpoint: `http://${l[1]}`, received, stop: () => child.kill('SIGTERM') });
+      }
+    });
+    child.once('exit', (c) => reject(new Error(`receiver exited ${c}`)));
+  });
+}
+
+/** Runs one child asynchronously: the receiver's stderr must keep being read meanwhile. */
+function runChild(sdk, workload, endpoint, env = {}) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [__filename, '--child', sdk, workload, endpoint], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.once('exit', () => {
+      const line = out.trim().split('\n').pop();
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`child ${sdk} ${workload} failed: ${err}`));
+      }
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+const fmt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+
+async function main() {
+  const receiver = await startReceiver();
+  const sdks = [
+    ['otel', {}],
+    ['polytrace', {}],
+    ['polytrace-inline', { POLYTRACE_NODE_INLINE_DECODE: '1' }],
+  ];
+  const results = [];
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  for (const w of ['W1', 'W3', 'W4'].filter((x) => ONLY.includes(x))) {
+    for (let rep = 0; rep < REPEAT; rep++) {
+      for (const [sdk, env] of sdks) {
+        results.push(await runChild(sdk, w, receiver.endpoint, env));
+        await settle();
+      }
+    }
+  }
+  const tput = [];
+  if (ONLY.includes('T')) {
+    for (const w of ['T', 'P']) {
+      for (const [sdk, env] of sdks) {
+        const r = await runChild(sdk, w, receiver.endpoint, env);
+        // Give the receiver a moment to log the last requests.
+        await new Promise((res) => setTimeout(res, 1000));
+        const service = sdk === 'otel' ? `bench-otel-${w}` : `bench-${sdk}-${w}`;
+        r.received = receiver.received.get(service) || 0;
+        tput.push(r);
+      }
+    }
+  }
+  receiver.stop();
+
+  const lines = [];
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  lines.push(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0].model}), load average after the run: ${load}`);
+  lines.push(`median of ${REPEAT} run(s); wall = hot loop on the application thread, cpu = all threads of the process`);
+  lines.push('');
+  lines.push('| workload | official SDK wall | official SDK cpu | polytrace wall | polytrace cpu | ratio (wall) | polytrace inline-decode wall | inline cpu |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  const names = { W1: 'W1 startSpan + 3 setAttribute + end (ns/span)', W3: 'W3 startActiveSpan nested 3 deep (ns/span)', W4: 'W4 inject + extract (ns/op)' };
+  for (const w of ['W1', 'W3', 'W4'].filter((x) => ONLY.includes(x))) {
+    const get = (sdk, k) => median(results.filter((r) => r.sdk === sdk && r.workload === w).map((r) => r[k]));
+    const o = get('otel', 'wallNs');
+    const p = get('polytrace', 'wallNs');
+    lines.push(
+      `| ${names[w]} | ${fmt(o)} | ${fmt(get('otel', 'cpuNs'))} | ${fmt(p)} | ${fmt(get('polytrace', 'cpuNs'))} | ${(o / p).toFixed(1)}× | ${fmt(get('polytrace-inline', 'wallNs'))} | ${fmt(get('polytrace-inline', 'cpuNs'))} |`,
+    );
+  }
+  if (tput.length) {
+    lines.push('');
+    lines.push('| delivery to a loopback OTLP receiver | produced | received | lost | spans/s delivered |');
+    lines.push('|---|---:|---:|---:|---:|');
+    for (const r of tput) {
+      const what = r.workload === 'T' ? `as fast as possible for ${T_SECONDS} s` : `paced at ${PACED_RATE.toLocaleString('en-US')}/s`;
+      lines.push(`| ${r.sdk}, ${what} | ${fmt(r.produced)} | ${fmt(r.received)} | ${fmt(r.produced - r.received)} | ${fmt(r.received / r.seconds)} |`);
+    }
+  }
+  console.log(lines.join('\n'));
+}
+
+if (args[0] === '--child') {
+  child(args[1], args[2], args[3]).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

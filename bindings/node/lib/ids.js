@@ -1,0 +1,52 @@
+'use strict';
+// Span and trace ids come from the core's generator in blocks, so starting a span needs no
+// call into Rust: one `fillIds` call fills the words (for the packed batch) and returns the
+// same ids as hex (for `spanContext()`, sliced out without copying).
+
+const native = require('./native');
+
+const SPAN_IDS = 1024;
+const TRACE_IDS = 256;
+const NONE = new Uint32Array(0);
+
+const pool = {
+  /** Span id words, two per id (big-endian halves). */
+  sw: new Uint32Array(2 * SPAN_IDS),
+  sHex: '',
+  sNext: SPAN_IDS,
+  /** Trace id words, four per id. */
+  tw: new Uint32Array(4 * TRACE_IDS),
+  tHex: '',
+  tNext: TRACE_IDS,
+  SPAN_IDS,
+  TRACE_IDS,
+  refillSpans() {
+    this.sHex = native.fillIds(this.sw, NONE);
+    this.sNext = 0;
+  },
+  refillTraces() {
+    this.tHex = native.fillIds(NONE, this.tw);
+    this.tNext = 0;
+  },
+};
+
+const HEX_WORD = /^[0-9a-f]{8}$/;
+
+/**
+ * Big-endian 32-bit words of a lowercase hex id (a context made outside polytrace).
+ * @param {string} hex
+ * @param {number} words
+ * @returns {number[] | undefined}
+ */
+function hexWords(hex, words) {
+  if (typeof hex !== 'string' || hex.length !== words * 8) return undefined;
+  const out = new Array(words);
+  for (let i = 0; i < words; i++) {
+    const part = hex.substring(i * 8, i * 8 + 8);
+    if (!HEX_WORD.test(part)) return undefined;
+    out[i] = parseInt(part, 16);
+  }
+  return out;
+}
+
+module.exports = { pool, hexWords };

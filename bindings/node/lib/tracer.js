@@ -1,0 +1,177 @@
+'use strict';
+// Tracer: starts spans without calling into Rust. The span id (and a new trace's id) come from
+// the core-filled pool (lib/ids.js); the sampling decision from the core's start plan, which
+// fixes it for the usual samplers (parentbased_always_on: a new trace and a sampled parent are
+// sampled, an unsampled parent is not). Only a sampler that must look at the trace id or the
+// clock (traceidratio, ratelimiting) is asked, through `begin`, for the spans it decides.
+
+const api = require('./api');
+const { Span } = require('./span');
+const { pool, hexWords } = require('./ids');
+const attributes = require('./attributes');
+const time = require('./time');
+const { once } = require('./diag');
+
+const { context, trace, isSpanContextValid, INVALID_SPAN_CONTEXT } = api;
+
+/** Plan decisions (src/provider.rs `plan`). */
+const DROP = 0;
+const RECORD_ONLY = 1;
+const SAMPLE = 2;
+const ASK = 3;
+/** W3C trace flags. */
+const SAMPLED = 1;
+const RANDOM = 2;
+
+class Tracer {
+  /**
+   * @param {object} p the provider's shared state (lib/state.js)
+   * @param {number} ti the tracer's number in the native provider
+   */
+  constructor(p, ti) {
+    this._p = p;
+    this._ti = ti;
+  }
+
+  startSpan(name, options, ctx) {
+    const p = this._p;
+    if (typeof name !== 'string') {
+      once('span-name', `span names are strings, got ${typeof name}: converted`);
+      name = String(name);
+    }
+    if (ctx === undefined) ctx = context.active();
+    let parent = options !== undefined && options !== null && options.root ? undefined : trace.getSpan(ctx);
+    const plan = p.plan;
+    // The parent: one of our spans (fields read directly), or any other span's context.
+    let psc;
+    let local = false;
+    if (parent !== undefined) {
+      if (parent instanceof Span) {
+        local = true;
+      } else {
+        psc = parent.spanContext();
+        if (!isSpanContextValid(psc)) {
+          parent = undefined;
+          psc = undefined;
+        }
+      }
+    }
+    if (plan[0] === 1) {
+      // Disabled or shut down: non-recording, carrying the parent's context on.
+      return trace.wrapSpanContext(local ? parent.spanContext() : psc || INVALID_SPAN_CONTEXT);
+    }
+    const kind = options !== undefined && options !== null && typeof options.kind === 'number' ? options.kind & 7 : 0;
+    const pflags = parent === undefined ? 0 : local ? parent._flags : psc.traceFlags;
+    const decision = parent === undefined ? plan[1] : pflags & SAMPLED ? plan[2] : plan[3];
+
+    let flags, tid, t0, t1, t2, t3, sid, s0, s1, ts;
+    let par = 0;
+    let p0 = 0;
+    let p1 = 0;
+    let rec;
+    if (parent !== undefined) {
+      if (local) {
+        tid = parent._tid;
+        t0 = parent._t0;
+        t1 = parent._t1;
+        t2 = parent._t2;
+        t3 = parent._t3;
+        ts = parent._ts;
+        p0 = parent._s0;
+        p1 = parent._s1;
+        par = 1;
+      } else {
+        const tw = hexWords(psc.traceId, 4);
+        const sw = hexWords(psc.spanId, 2);
+        tid = psc.traceId;
+        [t0, t1, t2, t3] = tw;
+        [p0, p1] = sw;
+        ts = psc.traceState;
+        par = psc.isRemote ? 3 : 1;
+      }
+    }
+    if (decision === ASK) {
+      const b = p.native.begin(
+        this._ti,
+        name,
+        kind,
+        parent === undefined
+          ? undefined
+          : {
+              traceId: tid,
+              spanId: local ? parent._sid : psc.spanId,
+              flags: pflags,
+              traceState: ts ? ts.serialize() : undefined,
+              isRemote: par === 3,
+            },
+      );
+      tid = b.traceId;
+      sid = b.spanId;
+      flags = b.flags;
+      rec = b.recording;
+      const w = b.words;
+      t0 = w[0];
+      t1 = w[1];
+      t2 = w[2];
+      t3 = w[3];
+      s0 = w[4];
+      s1 = w[5];
+    } else {
+      if (pool.sNext === pool.SPAN_IDS) pool.refillSpans();
+      const i = pool.sNext++;
+      s0 = pool.sw[2 * i];
+      s1 = pool.sw[2 * i + 1];
+      sid = pool.sHex.substring(16 * i, 16 * i + 16);
+      if (parent === undefined) {
+        if (pool.tNext === pool.TRACE_IDS) pool.refillTraces();
+        const j = pool.tNext++;
+        t0 = pool.tw[4 * j];
+        t1 = pool.tw[4 * j + 1];
+        t2 = pool.tw[4 * j + 2];
+        t3 = pool.tw[4 * j + 3];
+        const h = 32 * j;
+        tid = pool.tHex.substring(h, h + 32);
+        flags = RANDOM | (decision === SAMPLE ? SAMPLED : 0);
+      } else {
+        flags = (pflags & RANDOM) | (decision === SAMPLE ? SAMPLED : 0);
+      }
+      rec = decision === SAMPLE || decision === RECORD_ONLY;
+      if (rec) p.batch.started++;
+    }
+    let start;
+    if (options !== undefined && options !== null && options.startTime !== undefined) {
+      start = time.fromInput(options.startTime);
+    } else {
+      start = time.now();
+    }
+    const span = new Span(this, name, kind, flags, tid, sid, t0, t1, t2, t3, s0, s1, ts, par, p0, p1, start, rec);
+    if (rec && options !== undefined && options !== null) {
+      if (options.attributes !== undefined) attributes.collect(options.attributes, span._attrs);
+      if (options.links !== undefined) span.addLinks(options.links);
+    }
+    return span;
+  }
+
+  startActiveSpan(name, arg2, arg3, arg4) {
+    let opts;
+    let ctx;
+    let fn;
+    if (arguments.length < 2) return undefined;
+    if (arguments.length === 2) {
+      fn = arg2;
+    } else if (arguments.length === 3) {
+      opts = arg2;
+      fn = arg3;
+    } else {
+      opts = arg2;
+      ctx = arg3;
+      fn = arg4;
+    }
+    if (typeof fn !== 'function') return undefined;
+    const parentCtx = ctx === undefined || ctx === null ? context.active() : ctx;
+    const span = this.startSpan(name, opts, parentCtx);
+    return context.with(trace.setSpan(parentCtx, span), fn, undefined, span);
+  }
+}
+
+module.exports = { Tracer, DROP, RECORD_ONLY, SAMPLE, ASK };

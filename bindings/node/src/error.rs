@@ -1,0 +1,66 @@
+//! The error mapping, once: a core [`Error`](polytrace_core::Error) becomes a JavaScript
+//! `Error` whose `code` is the core's stable [`ErrorKind`] name (`'InvalidConfig'`,
+//! `'Internal'`, ...), and every entry point runs under [`guard`], because napi-rs aborts the
+//! process when a panic reaches it.
+
+use napi::Status;
+use polytrace_core::{Error as CoreError, ErrorKind};
+
+/// The `code` of a thrown error: a core kind name, or napi's status name when a JavaScript
+/// value could not be converted at all.
+#[derive(Debug, Clone)]
+pub struct Code(pub &'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl From<Status> for Code {
+    fn from(_: Status) -> Self {
+        // napi-rs's own failures (a value of the wrong JavaScript type) are invalid arguments.
+        Code(kind_code(ErrorKind::InvalidArgument))
+    }
+}
+
+/// What entry points return: thrown as an `Error` with `code`.
+pub type JsError = napi::Error<Code>;
+/// Result of an entry point.
+pub type JsResult<T> = std::result::Result<T, JsError>;
+
+/// The one exhaustive match on the kind.
+pub fn kind_code(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidArgument => "InvalidArgument",
+        ErrorKind::InvalidConfig => "InvalidConfig",
+        ErrorKind::Export => "Export",
+        ErrorKind::Timeout => "Timeout",
+        ErrorKind::AlreadyShutdown => "AlreadyShutdown",
+        ErrorKind::Internal => "Internal",
+    }
+}
+
+/// A core error as a JavaScript error.
+pub fn to_js(e: CoreError) -> JsError {
+    napi::Error::new(Code(kind_code(e.kind())), e.message().to_string())
+}
+
+/// Runs `f` with panics caught: a panic becomes an `Internal` error, never an abort.
+pub fn guard<T>(f: impl FnOnce() -> polytrace_core::Result<T>) -> JsResult<T> {
+    polytrace_core::guard(f).map_err(to_js)
+}
+
+/// Like [`guard`] for bodies that already speak [`JsResult`] (they convert JavaScript values).
+pub fn guard_js<T>(f: impl FnOnce() -> JsResult<T>) -> JsResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => Err(to_js(CoreError::from_panic(payload.as_ref()))),
+    }
+}
+
+/// An error as the `[code, message]` pair that asynchronous tasks resolve with (a promise
+/// rejection cannot carry a custom `code` through napi-rs; the JavaScript side rebuilds it).
+pub fn to_pair(e: &CoreError) -> Vec<String> {
+    vec![kind_code(e.kind()).to_string(), e.message().to_string()]
+}
