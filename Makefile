@@ -9,12 +9,12 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test setup lint rust-test c-test node-test e2e bench fmt
+.PHONY: quickstart test setup lint rust-test c-test python-test node-test e2e bench fmt
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test c-test node-test e2e
+test: setup lint rust-test c-test python-test node-test e2e
 
 setup:
 	bash scripts/setup.sh
@@ -28,6 +28,9 @@ rust-test:
 
 c-test:
 	bash bindings/c/test.sh
+
+python-test:
+	bash bindings/python/test.sh
 
 node-test:
 	bash bindings/node/test.sh

@@ -1,0 +1,186 @@
+"""The shared, language-neutral vectors: tests/vectors/propagation.json and config.json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from opentelemetry import baggage, context, propagate, trace
+
+import polytrace
+from polytrace import _native
+from conftest import VECTORS
+
+PROP = json.loads((VECTORS / "propagation.json").read_text())
+CONF = json.loads((VECTORS / "config.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def propagator():
+    p = polytrace.TracerProvider(exporter="none", propagators="tracecontext,baggage")
+    yield p.propagator
+    p.shutdown()
+
+
+def ids(cases):
+    return [c["name"] for c in cases]
+
+
+@pytest.mark.parametrize("case", PROP["extract"], ids=ids(PROP["extract"]))
+def test_extract_raw(propagator, case):
+    ctx, bag = propagator._extract_raw([tuple(h) for h in case["carrier"]])
+    exp = case["expect"]
+    assert (ctx is not None) == exp["valid"]
+    if exp["valid"]:
+        trace_id, span_id, flags, tracestate = ctx
+        assert (trace_id, span_id, flags) == (exp["trace_id"], exp["span_id"], exp["flags"])
+        assert bool(flags & 1) == exp["sampled"]
+        assert tracestate == exp["tracestate"]
+    assert [list(b) for b in bag] == exp["baggage"]
+
+
+@pytest.mark.parametrize("case", PROP["extract"], ids=ids(PROP["extract"]))
+def test_extract_through_the_opentelemetry_api(propagator, case):
+    """The same cases through propagate.extract with a list-valued carrier: span context,
+    trace state and baggage values as the OpenTelemetry API exposes them."""
+    carrier = {}
+    for name, value in case["carrier"]:
+        carrier.setdefault(name, []).append(value)
+    ctx = propagator.extract(carrier)
+    exp = case["expect"]
+    sc = trace.get_current_span(ctx).get_span_context()
+    assert sc.is_valid == exp["valid"]
+    if exp["valid"]:
+        assert sc.is_remote
+        assert format(sc.trace_id, "032x") == exp["trace_id"]
+        assert format(sc.span_id, "016x") == exp["span_id"]
+        assert int(sc.trace_flags) == exp["flags"]
+        assert sc.trace_state.to_header() == exp["tracestate"]
+    assert dict(baggage.get_all(ctx)) == {k: v for k, v, _ in exp["baggage"]}
+
+
+@pytest.mark.parametrize("case", PROP["inject"], ids=ids(PROP["inject"]))
+def test_inject_raw(propagator, case):
+    c = case["context"]
+    ctx = None if c is None else (c["trace_id"], c["span_id"], c["flags"], c["tracestate"])
+    headers = propagator._inject_raw(ctx, [tuple(b) for b in case["baggage"]])
+    assert [list(h) for h in headers] == case["expect"]
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in PROP["inject"] if all(m == "" for _, _, m in c["baggage"])],
+    ids=ids([c for c in PROP["inject"] if all(m == "" for _, _, m in c["baggage"])]))
+def test_inject_through_the_opentelemetry_api(propagator, case):
+    """Cases without baggage metadata (which the Python baggage API cannot express) through
+    the API: a NonRecordingSpan parent and opentelemetry.baggage entries."""
+    ctx = context.Context()
+    c = case["context"]
+    if c is not None:
+        sc = trace.SpanContext(int(c["trace_id"], 16), int(c["span_id"], 16), is_remote=True,
+                               trace_flags=trace.TraceFlags(c["flags"]),
+                               trace_state=trace.TraceState.from_header([c["tracestate"]])
+                               if c["tracestate"] else trace.TraceState())
+        ctx = trace.set_span_in_context(trace.NonRecordingSpan(sc), ctx)
+    for k, v, _ in case["baggage"]:
+        ctx = baggage.set_baggage(k, v, ctx)
+    carrier = {}
+    propagator.inject(carrier, context=ctx)
+    expected = dict((k, v) for k, v in case["expect"])
+    assert carrier == expected
+
+
+@pytest.mark.parametrize("case", PROP["round_trip"], ids=ids(PROP["round_trip"]))
+def test_round_trip_through_the_opentelemetry_api(propagator, case):
+    """extract then inject with the public API; baggage metadata survives the round trip."""
+    carrier = {}
+    for name, value in case["carrier"]:
+        carrier.setdefault(name, []).append(value)
+    ctx = propagator.extract(carrier)
+    out = {}
+    propagator.inject(out, context=ctx)
+    assert out == dict((k, v) for k, v in case["expect"])
+
+
+def test_global_propagate_functions_use_the_core(propagator):
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(propagator)
+    try:
+        carrier = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                   "baggage": "k=v;meta"}
+        ctx = propagate.extract(carrier)
+        out = {}
+        propagate.inject(out, context=ctx)
+        assert out == carrier
+        assert propagator.fields == {"traceparent", "tracestate", "baggage"}
+    finally:
+        propagate.set_global_textmap(previous)
+
+
+def test_extract_with_custom_getter_and_inject_with_custom_setter(propagator):
+    class Headers:
+        def __init__(self):
+            self.items = []
+
+    class Getter:
+        def get(self, carrier, key):
+            return [v for k, v in carrier.items if k.lower() == key] or None
+
+        def keys(self, carrier):
+            return [k for k, _ in carrier.items]
+
+    class Setter:
+        def set(self, carrier, key, value):
+            carrier.items.append((key, value))
+
+    h = Headers()
+    h.items = [("TraceParent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+    ctx = propagator.extract(h, getter=Getter())
+    out = Headers()
+    propagator.inject(out, context=ctx, setter=Setter())
+    assert out.items == [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+
+
+def test_extract_keeps_the_given_context_when_nothing_is_found(propagator):
+    base = context.set_value("mine", 1)
+    assert propagator.extract({}, context=base) is base
+    ctx = propagator.extract({"baggage": "a=1"}, context=baggage.set_baggage("b", "2", base))
+    assert dict(baggage.get_all(ctx)) == {"b": "2", "a": "1"}
+    assert context.get_value("mine", ctx) == 1
+
+
+def test_child_of_extracted_parent(fp, propagator):
+    ctx = propagator.extract({"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+    fp.provider.get_tracer("t").start_span("child", context=ctx).end()
+    s = fp.by_name()["child"]
+    assert s["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert s["parent_span_id"] == "00f067aa0ba902b7"
+
+
+# --- configuration vectors --------------------------------------------------------------------
+
+
+def matches(expected: str, actual: str) -> bool:
+    if expected.endswith("*"):
+        return actual.startswith(expected[:-1])
+    return actual == expected
+
+
+@pytest.mark.parametrize("case", CONF["cases"], ids=ids(CONF["cases"]))
+def test_config_vector(case):
+    env = case.get("env", {})
+    options = case.get("options", {})
+    if "error" in case:
+        with pytest.raises(polytrace.Error) as ei:
+            _native._resolve_config(options, env)
+        assert ei.value.kind == case["error"]
+        if case["error"] == "InvalidConfig":
+            assert isinstance(ei.value, polytrace.ConfigError)
+            assert isinstance(ei.value, ValueError)
+        if "error_mentions" in case:
+            assert case["error_mentions"] in str(ei.value)
+        return
+    effective, warnings = _native._resolve_config(options, env)
+    effective = dict(effective)
+    for k, v in case.get("expect", {}).items():
+        assert matches(v, effective[k]), (k, v, effective[k])
+    assert sorted(set(warnings)) == sorted(set(case.get("warnings", [])))
