@@ -18,7 +18,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  POLYTRACE_SKIP_BUILD=1 npm ci --no-audit --no-fund
+  # `npm install`, not `npm ci`: the lockfile (pinned, no registry hosts) lacks entries for
+  # @napi-rs/lzma's optional platform packages of other systems, which `npm ci` rejects on a
+  # fresh clone; `npm install` installs exactly the locked versions and leaves the file as is.
+  POLYTRACE_SKIP_BUILD=1 npm install --no-audit --no-fund
 fi
 
 POLYTRACE_FORCE_BUILD=1 node scripts/install.js
