@@ -5,7 +5,9 @@
 //! exporter holds while exporting. The worker takes the whole vector in one swap (so draining
 //! costs O(1) per batch, however fast producers are) and exports it in chunks of
 //! `max_export_batch_size`. Memory follows occupancy: nothing is preallocated, and the queue
-//! never holds more than `max_queue_size` spans — the rest is dropped and counted.
+//! never holds more than `max_queue_size` spans — the rest is dropped and counted. With the
+//! one taken swap the export thread may still be working through, at most twice that many
+//! spans are held in memory at any time.
 
 use crate::span::SpanRecord;
 use crate::stats::Counters;

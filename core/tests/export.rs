@@ -853,14 +853,12 @@ fn backend_down(proto: Proto) {
     );
     let st = p.stats();
     let pending = st.spans_ended - st.spans_exported - st.spans_dropped;
+    // The queue plus one taken swap the export thread is working through (each ≤ QUEUE).
     assert!(
-        pending <= QUEUE + batch,
+        pending <= 2 * QUEUE,
         "{pending} spans held (queue {QUEUE}, batch {batch}): {st:?}"
     );
-    assert!(
-        st.dropped_queue_full >= 10 * QUEUE - (QUEUE + batch),
-        "{st:?}"
-    );
+    assert!(st.dropped_queue_full >= 10 * QUEUE - 2 * QUEUE, "{st:?}");
 
     let (shut, took) = timed(|| p.shutdown(Duration::from_secs(3)));
     assert!(took < Duration::from_secs(4), "shutdown took {took:?}");
@@ -873,7 +871,7 @@ fn backend_down(proto: Proto) {
         Err(e) => {
             assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
             let pending = st.spans_ended - st.spans_exported - st.spans_dropped;
-            assert!(pending <= QUEUE + batch, "{st:?}");
+            assert!(pending <= 2 * QUEUE, "{st:?}");
         }
     }
     assert!(st.export_failures >= 1, "{st:?}");
