@@ -12,6 +12,7 @@
 use crate::span::SpanRecord;
 use crate::stats::Counters;
 use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ struct Signal {
 #[derive(Debug)]
 pub(crate) struct Queue {
     buf: Mutex<Vec<SpanRecord>>,
+    /// `buf.len()` as of the last push or take, for the worker to poll without the lock.
+    approx_len: AtomicUsize,
     signal: Mutex<Signal>,
     wake: Condvar,
     done: Condvar,
@@ -43,6 +46,7 @@ impl Queue {
     pub(crate) fn new(max_queue: usize, max_batch: usize) -> Queue {
         Queue {
             buf: Mutex::new(Vec::new()),
+            approx_len: AtomicUsize::new(0),
             signal: Mutex::new(Signal::default()),
             wake: Condvar::new(),
             done: Condvar::new(),
@@ -62,7 +66,9 @@ impl Queue {
                 return false;
             }
             buf.push(record);
-            buf.len()
+            let len = buf.len();
+            self.approx_len.store(len, Relaxed);
+            len
         };
         if len == self.max_batch {
             let mut s = self.signal.lock();
@@ -78,7 +84,9 @@ impl Queue {
     }
 
     fn take_all(&self, spare: Vec<SpanRecord>) -> Vec<SpanRecord> {
-        std::mem::replace(&mut *self.buf.lock(), spare)
+        let mut buf = self.buf.lock();
+        self.approx_len.store(0, Relaxed);
+        std::mem::replace(&mut *buf, spare)
     }
 
     /// Asks the worker to export everything queued now and waits up to `timeout`.
@@ -155,6 +163,9 @@ pub(crate) fn spawn_worker(
         })
 }
 
+/// How long the worker keeps polling after a burst before it parks.
+const BURST_SPIN: Duration = Duration::from_millis(1);
+
 fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn BatchSink) {
     let mut spare: Vec<SpanRecord> = Vec::new();
     let mut next_deadline = Instant::now() + delay;
@@ -181,13 +192,15 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         // Drain. Everything queued when a flush or shutdown was requested is in the first
         // take; after it, keep going only while full batches are waiting (or until empty when
         // shutting down — new spans are refused by then, so this ends).
-        loop {
+        let mut burst = false;
+        'drain: loop {
             let mut batch = queue.take_all(std::mem::take(&mut spare));
             if batch.is_empty() {
                 spare = batch;
                 break;
             }
             let took = batch.len();
+            burst |= took >= queue.max_batch;
             // One pass over the taken vector, a chunk at a time, in order. (Draining chunks
             // off its front instead would shift the rest down each time: quadratic in the
             // backlog, and most of the worker's time under a burst.)
@@ -203,11 +216,19 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             if shutting_down || took >= queue.max_batch || queue.len() >= queue.max_batch {
                 continue;
             }
-            if took >= queue.max_batch / 4 && wait_for_more(queue) {
-                // Producers are running hot: parking now would make the next wake-up wait for
-                // a CPU (milliseconds on a busy machine, while one thread fills the queue in
-                // well under one), so the worker stayed runnable for a moment instead.
-                continue;
+            if burst {
+                // Producers are running hot. Parking now would make the next wake-up wait for
+                // a CPU — milliseconds on a busy machine, while one thread fills the whole
+                // queue in well under one. Stay runnable for a bounded moment instead.
+                let until = Instant::now() + BURST_SPIN;
+                while Instant::now() < until {
+                    for _ in 0..64 {
+                        if queue.approx_len.load(Relaxed) >= queue.max_batch / 4 {
+                            continue 'drain;
+                        }
+                        std::hint::spin_loop();
+                    }
+                }
             }
             break;
         }
@@ -222,32 +243,6 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         }
     }
 }
-
-/// After a large take, polls for up to [`BURST_POLL`] whether a quarter batch has arrived.
-/// It spins on its own clock and looks at the shared queue only every [`BURST_CHECK`], so the
-/// producers' cache lines are left alone almost all the time.
-fn wait_for_more(queue: &Queue) -> bool {
-    let start = Instant::now();
-    let mut next_check = start + BURST_CHECK;
-    loop {
-        let now = Instant::now();
-        if now >= next_check {
-            if queue.len() >= queue.max_batch / 4 {
-                return true;
-            }
-            if now >= start + BURST_POLL {
-                return false;
-            }
-            next_check = now + BURST_CHECK;
-        }
-        std::hint::spin_loop();
-    }
-}
-
-/// How long the worker keeps polling after a large take before it parks.
-const BURST_POLL: Duration = Duration::from_millis(1);
-/// How often it looks at the queue meanwhile.
-const BURST_CHECK: Duration = Duration::from_micros(10);
 
 fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_, '_>) {
     let n = chunk.len() as u64;
