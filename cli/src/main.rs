@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use polytrace_receiver::opentelemetry_proto::tonic::common::v1::any_value::Value;
+use polytrace_receiver::opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use polytrace_receiver::Code;
 
 /// polytrace tools: a local OTLP receiver and a terminal trace viewer.
@@ -155,6 +157,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The `service.name` resource attribute of a `ResourceSpans`, or `?` when it has none.
+pub(crate) fn service_name(rs: &ResourceSpans) -> String {
+    rs.resource
+        .iter()
+        .flat_map(|res| res.attributes.iter())
+        .find(|kv| kv.key == "service.name")
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| match &v.value {
+            Some(Value::StringValue(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "?".into())
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use polytrace_receiver::opentelemetry_proto::tonic::common::v1::any_value::Value;
 use polytrace_receiver::{
     request_to_json_line, Faults, ReceivedRequest, Receiver, ReceiverConfig, TlsConfig,
 };
@@ -42,17 +41,7 @@ impl Sink {
 fn services(r: &ReceivedRequest) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for rs in &r.request.resource_spans {
-        let name = rs
-            .resource
-            .iter()
-            .flat_map(|res| res.attributes.iter())
-            .find(|kv| kv.key == "service.name")
-            .and_then(|kv| kv.value.as_ref())
-            .and_then(|v| match &v.value {
-                Some(Value::StringValue(s)) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "?".into());
+        let name = crate::service_name(rs);
         if !out.contains(&name) {
             out.push(name);
         }

@@ -12,7 +12,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
 
-use polytrace_receiver::opentelemetry_proto::tonic::common::v1::any_value::Value;
 use polytrace_receiver::request_from_json;
 
 use crate::{ColorChoice, ViewArgs};
@@ -123,17 +122,7 @@ pub(crate) fn load(
             }
         };
         for rs in request.resource_spans {
-            let service = rs
-                .resource
-                .iter()
-                .flat_map(|r| r.attributes.iter())
-                .find(|kv| kv.key == "service.name")
-                .and_then(|kv| kv.value.as_ref())
-                .and_then(|v| match &v.value {
-                    Some(Value::StringValue(s)) => Some(s.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "?".into());
+            let service = crate::service_name(&rs);
             for span in rs.scope_spans.into_iter().flat_map(|ss| ss.spans) {
                 let error = span
                     .status
