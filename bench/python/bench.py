@@ -10,10 +10,12 @@ polytrace exporting OTLP/HTTP, both to the same loopback ``polytrace receive``):
       spans/s delivered to the receiver and the loss count
 
 Prints CPU ns per operation (process CPU time, every thread, so export work counts too),
-wall ns per operation, and the ratio SDK / polytrace. Also compares, for W1, the native
+wall ns per operation, the calling thread's CPU ns per operation (the producer side alone), and
+the ratio SDK / polytrace. Paced W5 producers pace smoothly (see ``produce``) and the losses
+come with the queue-full count and the time the core's batch thread waited for a CPU. Also compares, for W1, the native
 span registered as a virtual subclass of ``trace.Span`` with a thin Python subclass wrapper.
 
-    python bench/python/bench.py [--quick] [--receiver target/debug/polytrace]
+    python bench/python/bench.py [--quick] [--w5-only] [--receiver target/debug/polytrace]
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List, Optional, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -136,16 +139,39 @@ def make_polytrace(endpoint: str, service: str, **opts: Any) -> Variant:
 # --------------------------------------------------------------------------------------------
 
 
-def measure(fn: Callable[[int], None], n: int, ops_per_iter: int = 1) -> tuple[float, float]:
-    """(cpu ns/op, wall ns/op) of fn(n), best of 3."""
-    best_cpu = best_wall = float("inf")
+def measure(fn: Callable[[int], None], n: int,
+            ops_per_iter: int = 1) -> tuple[float, float, float]:
+    """(process CPU ns/op, wall ns/op, calling-thread CPU ns/op) of fn(n), each the best of 3.
+
+    Process CPU counts every thread (the exporter's work too); the calling thread's CPU is the
+    producer side alone (what the application thread pays)."""
+    best_cpu = best_wall = best_thread = float("inf")
     for _ in range(3):
-        c0, w0 = time.process_time_ns(), time.perf_counter_ns()
+        c0, w0, t0 = time.process_time_ns(), time.perf_counter_ns(), time.thread_time_ns()
         fn(n)
-        c1, w1 = time.process_time_ns(), time.perf_counter_ns()
+        c1, w1, t1 = time.process_time_ns(), time.perf_counter_ns(), time.thread_time_ns()
         best_cpu = min(best_cpu, (c1 - c0) / (n * ops_per_iter))
         best_wall = min(best_wall, (w1 - w0) / (n * ops_per_iter))
-    return best_cpu, best_wall
+        best_thread = min(best_thread, (t1 - t0) / (n * ops_per_iter))
+    return best_cpu, best_wall, best_thread
+
+
+def measure_exported(v: Variant, fn: Callable[[int], None], n: int,
+                     ops_per_iter: int = 1) -> tuple[float, int]:
+    """(process CPU ns/op, spans dropped) of fn(n) followed by a flush, median of 3: with a
+    queue that holds a whole run, every span's export work is counted (with the default queue,
+    a producer faster than the exporter gets spans dropped, and their export never costs)."""
+    runs = []
+    dropped = 0
+    for _ in range(3):
+        d0 = v.provider.stats()["spans_dropped"]
+        c0 = time.process_time_ns()
+        fn(n)
+        v.flush()
+        c1 = time.process_time_ns()
+        dropped += v.provider.stats()["spans_dropped"] - d0
+        runs.append((c1 - c0) / (n * ops_per_iter))
+    return sorted(runs)[1], dropped
 
 
 def w1(v: Variant) -> Callable[[int], None]:
@@ -193,54 +219,102 @@ def w4(v: Variant) -> Callable[[int], None]:
     return run
 
 
-def produce(v: Variant, threads: int, per_thread: int, rate_per_thread: Optional[float]) -> float:
-    """Runs `threads` producers of `per_thread` W1 spans; returns the production time (s)."""
+# Paced producers sleep only when at least this far ahead of their schedule (sleeps shorter
+# than ~1 ms are dominated by timer slack), and drop a debt larger than MAX_LAG instead of
+# catching up: a thread that was descheduled for 20 ms must not then produce 20 ms of spans at
+# full speed (4 threads doing that overflow the default 2,048-span queue at these rates, which
+# measures the catch-up burst, not the pipeline). The reported rate is what was produced.
+PACE_SLEEP_MIN = 0.001
+PACE_MAX_LAG = 0.002
+
+
+def produce(v: Variant, threads: int, per_thread: int,
+            rate_per_thread: Optional[float]) -> tuple[float, int]:
+    """Runs `threads` producers of `per_thread` W1 spans, each as fast as possible or paced
+    smoothly at `rate_per_thread`; returns (production time in s, schedule resets: the times
+    a paced thread fell more than PACE_MAX_LAG behind)."""
     tracer = v.tracer
     start = threading.Barrier(threads + 1)
+    resets = [0] * threads
 
-    def worker() -> None:
+    def worker(k: int) -> None:
         start.wait()
-        t0 = time.perf_counter()
+        interval = 1.0 / rate_per_thread if rate_per_thread else 0.0
+        due = time.perf_counter()
+        clock, sleep = time.perf_counter, time.sleep
         for i in range(per_thread):
-            if rate_per_thread is not None and i % 100 == 0:
-                # Pace in steps of 100 spans.
-                target = t0 + i / rate_per_thread
-                delay = target - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
+            if interval:
+                now = clock()
+                if due - now >= PACE_SLEEP_MIN:
+                    sleep(due - now)
+                elif now - due > PACE_MAX_LAG:
+                    due = now
+                    resets[k] += 1
+                due += interval
             span = tracer.start_span("w5")
             span.set_attribute("app.str", "value")
             span.set_attribute("app.int", i)
             span.set_attribute("app.bool", True)
             span.end()
 
-    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
     for t in ts:
         t.start()
     start.wait()
     t0 = time.perf_counter()
     for t in ts:
         t.join()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, sum(resets)
+
+
+def batch_thread_wait_ns() -> Optional[int]:
+    """Linux: the total time the core's `polytrace-batch` threads of this process spent
+    runnable but waiting for a CPU (`/proc/self/task/*/schedstat`, second field), or None."""
+    total, found = 0, False
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    if f.read().strip() != "polytrace-batch":
+                        continue
+                with open(f"/proc/self/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[1])
+                    found = True
+            except (OSError, ValueError, IndexError):
+                continue
+    except OSError:
+        return None
+    return total if found else None
 
 
 def w5(v: Variant, rx: Receiver, threads: int, per_thread: int,
        rate_per_thread: Optional[float]) -> Dict[str, float]:
     before = rx.count(v.service)
+    stats0 = v.provider.stats() if v.name == "polytrace" else {}
+    wait0 = batch_thread_wait_ns() if v.name == "polytrace" else None
     t0 = time.perf_counter()
-    produced_s = produce(v, threads, per_thread, rate_per_thread)
+    produced_s, resets = produce(v, threads, per_thread, rate_per_thread)
     v.flush()  # returns once the back end has everything that was not dropped
     elapsed = time.perf_counter() - t0
+    wait1 = batch_thread_wait_ns() if v.name == "polytrace" else None
     total = threads * per_thread
     # The receiver logs each request before answering it; give the log reader a moment.
     got = rx.wait_for(v.service, before + total, timeout=2.0) - before
-    return {
+    out = {
         "produced": total,
         "produced_per_s": total / produced_s,
         "delivered": got,
         "delivered_per_s": got / elapsed,
         "lost": total - got,
+        "resets": resets,
+        "load": os.getloadavg()[0],
     }
+    if v.name == "polytrace":
+        stats1 = v.provider.stats()
+        out["dropped_queue_full"] = stats1["dropped_queue_full"] - stats0["dropped_queue_full"]
+    if wait0 is not None and wait1 is not None:
+        out["batch_wait_ms"] = (wait1 - wait0) / 1e6
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,13 +372,8 @@ class WrappedTracer(trace.Tracer):
 
 
 def noop_api(n: int) -> None:
-    tracer = trace.NoOpTracer()
-    for _ in range(n):
-        span = tracer.start_span("w1")
-        span.set_attribute("app.str", "value")
-        span.set_attribute("app.int", 42)
-        span.set_attribute("app.bool", True)
-        span.end()
+    """W1 against the OpenTelemetry API's no-op tracer: the cost of the API layer alone."""
+    w1(cast(Variant, SimpleNamespace(tracer=trace.NoOpTracer())))(n)
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,6 +393,8 @@ def main() -> int:
     ap.add_argument("--receiver", default=release if os.path.exists(release)
                     else os.path.join(ROOT, "target", "debug", "polytrace"),
                     help="the polytrace CLI (a release build, so the receiver keeps up)")
+    ap.add_argument("--w5-only", action="store_true",
+                    help="only W5 (the burst and the paced runs)")
     args = ap.parse_args()
     n = 20_000 if args.quick else 100_000
 
@@ -335,28 +406,50 @@ def main() -> int:
         print(f"# uptime: {os.popen('uptime').read().strip()}")
         print(f"# python {sys.version.split()[0]}, n={n}, receiver {args.receiver}")
         results = {}
+        dropped = {}
         for label, make in (("W1 start+3 attrs+end", w1), ("W3 nested current span, per span", w3),
                             ("W4 inject+extract", w4)):
+            if args.w5_only:
+                break
             per = 3 if make is w3 else 1
             iters = n // per if make is w3 else n
             make(sdk)(1000)
             make(pt)(1000)
             s = measure(make(sdk), iters, per)
+            d0 = pt.provider.stats()["dropped_queue_full"]
             p = measure(make(pt), iters, per)
+            dropped[label] = pt.provider.stats()["dropped_queue_full"] - d0
             results[label] = (s, p)
             sdk.flush()
             pt.flush()
 
-        print()
-        print("| workload (CPU ns/op)               |   official SDK  |     polytrace   |  ratio  |")
-        print("|------------------------------------|-----------------|-----------------|---------|")
-        for label, (s, p) in results.items():
-            print(row(label, s[0], p[0]))
-        print()
-        print("| workload (wall ns/op)              |   official SDK  |     polytrace   |  ratio  |")
-        print("|------------------------------------|-----------------|-----------------|---------|")
-        for label, (s, p) in results.items():
-            print(row(label, s[1], p[1]))
+        for title, i in (("CPU ns/op, every thread", 0), ("wall ns/op", 1),
+                         ("CPU ns/op, this thread", 2)):
+            if not results:
+                break
+            print()
+            print(f"| {'workload (' + title + ')':<34} |   official SDK  |     polytrace   |  ratio  |"
+                  if len(title) < 24 else f"| workload ({title}) | official SDK | polytrace | ratio |")
+            print("|------------------------------------|-----------------|-----------------|---------|")
+            for label, (s, p) in results.items():
+                print(row(label, s[i], p[i]))
+        if results:
+            print("polytrace spans dropped (queue full) while measuring: "
+                  + ", ".join(f"{k.split()[0]} {v:,}" for k, v in dropped.items()))
+            # The same polytrace workloads with a queue that holds a whole run, CPU measured
+            # through the flush: the cost per span with its export included.
+            full = make_polytrace(f"http://{rx.http}", "bench-polytrace-full",
+                                  max_queue_size=n + 1000)
+            parts = []
+            for label, make in (("W1", w1), ("W3", w3)):
+                per = 3 if make is w3 else 1
+                make(full)(1000)
+                full.flush()
+                cpu, lost = measure_exported(full, make(full), n // per, per)
+                parts.append(f"{label} {cpu:,.0f} ns ({lost:,} dropped)")
+            full.provider.shutdown()
+            print("polytrace with every span exported (max_queue_size=n+1000, CPU ns/op of every "
+                  "thread through the flush, median of 3): " + ", ".join(parts))
 
         # W5: a burst at the default queue size, then a paced run below the drain rate.
         per_thread = 5_000 if args.quick else 25_000
@@ -374,12 +467,23 @@ def main() -> int:
         print(row("burst: delivered spans/s", burst_sdk["delivered_per_s"], burst_pt["delivered_per_s"], "/s"))
         print(f"| {'burst: lost (of produced)':<34} | {burst_sdk['lost']:>7,.0f} ({burst_sdk['lost'] / burst_sdk['produced']:>4.0%}) | "
               f"{burst_pt['lost']:>7,.0f} ({burst_pt['lost'] / burst_pt['produced']:>4.0%}) |         |")
+        notes = []
         for frac, label in ((0.5, "half"), (0.25, "a quarter of")):
             ps, pp = paced(sdk, burst_sdk, frac), paced(pt, burst_pt, frac)
             print(f"| {'paced at ' + label + ' that: spans/s':<34} | {ps['produced_per_s']:>12,.0f} /s | {pp['produced_per_s']:>12,.0f} /s |         |")
             print(f"| {'  lost':<34} | {ps['lost']:>7,.0f} of {ps['produced']:<7,.0f}| {pp['lost']:>7,.0f} of {pp['produced']:<7,.0f}|         |")
+            notes.append(f"paced at {label}: polytrace lost {pp['lost']:,} "
+                         f"(queue full {pp.get('dropped_queue_full', 0):,}), "
+                         f"schedule resets {pp['resets']}, batch thread waited for a CPU "
+                         f"{pp.get('batch_wait_ms', float('nan')):,.1f} ms, load {pp['load']:.2f}")
+        for note in notes:
+            print(note)
 
         # Design comparison (W1): native span as a virtual subclass vs a Python wrapper.
+        if args.w5_only:
+            pt.provider.shutdown()
+            sdk.provider.shutdown()
+            return 0
         wrapped = Variant("wrapped", pt.provider, pt.propagator, pt.service)
         wrapped.tracer = WrappedTracer(pt.tracer)
         native = measure(w1(pt), n)
@@ -390,6 +494,7 @@ def main() -> int:
               f"native span (virtual subclass) {native[0]:,.0f}; thin Python subclass wrapper "
               f"{wrap[0]:,.0f}; OpenTelemetry API no-op tracer alone {noop[0]:,.0f}")
         print(f"polytrace stats: {pt.provider.stats()}")
+        print(f"# uptime at the end: {os.popen('uptime').read().strip()}")
         pt.provider.shutdown()
         sdk.provider.shutdown()
     finally:

@@ -4,8 +4,9 @@
 //!
 //! Host context stays in the host: spans live in `opentelemetry.context` contexts, so
 //! contextvars, threads and asyncio tasks keep the right parent. When the runtime context is the
-//! API's default (`ContextVarsRuntimeContext`), its `ContextVar` is used directly — the same
-//! variable the API functions read and write, without their two Python frames per call.
+//! API's default (`ContextVarsRuntimeContext`), its `ContextVar` is used directly through the
+//! `contextvars` C API — the same variable the API functions read and write, without their two
+//! Python frames and a method call per operation.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -26,9 +27,9 @@ pub(crate) struct Otel {
     pub context_type: Py<PyAny>,
     /// Its `tp_new` slot, when it is a `dict` subclass without its own `__new__`/`__init__`.
     context_new: Option<ffi::newfunc>,
-    /// The bound `get`, `set` and `reset` methods of the default runtime context's
-    /// `ContextVar`, when that runtime context is in use.
-    context_var: Option<[Py<PyAny>; 3]>,
+    /// The default runtime context's `ContextVar` (exactly a `contextvars.ContextVar`), when
+    /// that runtime context is in use: read and written with the C API (see [`ContextVar`]).
+    context_var: Option<ContextVar>,
     get_current: Py<PyAny>,
     attach: Py<PyAny>,
     detach: Py<PyAny>,
@@ -53,6 +54,71 @@ pub(crate) struct Otel {
 
 static OTEL: PyOnceLock<Otel> = PyOnceLock::new();
 
+unsafe extern "C" {
+    // The `contextvars` C API (CPython >= 3.7; public but outside the limited API, so pyo3
+    // declares it only for non-abi3 builds). Calling these directly instead of the bound
+    // `ContextVar.get/set/reset` methods saves a method call (and its argument vector) three
+    // times per `start_as_current_span` block. Same functions, same semantics: the methods are
+    // thin wrappers around them.
+    fn PyContextVar_Get(
+        var: *mut ffi::PyObject,
+        default_value: *mut ffi::PyObject,
+        value: *mut *mut ffi::PyObject,
+    ) -> std::os::raw::c_int;
+    fn PyContextVar_Set(var: *mut ffi::PyObject, value: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyContextVar_Reset(
+        var: *mut ffi::PyObject,
+        token: *mut ffi::PyObject,
+    ) -> std::os::raw::c_int;
+}
+
+/// A `contextvars.ContextVar` (checked to be exactly that type when loaded, which the C API
+/// requires), with `get`, `set` and `reset` as `ContextVar.get()`, `.set(v)` and `.reset(t)`.
+struct ContextVar(Py<PyAny>);
+
+impl ContextVar {
+    /// `var.get()`: the value, else the variable's default, else `LookupError`.
+    #[inline]
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let mut value: *mut ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: `self.0` is a `ContextVar` (checked in `Otel::load`), the GIL is held; on
+        // success `value` is a new reference or NULL (no value and no default).
+        unsafe {
+            if PyContextVar_Get(self.0.as_ptr(), std::ptr::null_mut(), &mut value) != 0 {
+                return Err(PyErr::fetch(py));
+            }
+            if value.is_null() {
+                return Err(pyo3::exceptions::PyLookupError::new_err(
+                    "the current context variable has no value",
+                ));
+            }
+            Ok(Bound::from_owned_ptr(py, value))
+        }
+    }
+
+    /// `var.set(value)`: the `Token` that restores the previous value.
+    #[inline]
+    fn set<'py>(&self, py: Python<'py>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        // SAFETY: as in `get`; returns a new reference to a `Token`, or NULL with an exception.
+        unsafe {
+            Bound::from_owned_ptr_or_err(py, PyContextVar_Set(self.0.as_ptr(), value.as_ptr()))
+        }
+    }
+
+    /// `var.reset(token)`: fails (`ValueError`, `RuntimeError`, `TypeError`) for a token of
+    /// another variable or context, or one already used.
+    #[inline]
+    fn reset(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<()> {
+        // SAFETY: as in `get`; `PyContextVar_Reset` type-checks the token itself.
+        unsafe {
+            if PyContextVar_Reset(self.0.as_ptr(), token.as_ptr()) != 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn attr(py: Python<'_>, module: &str, name: &str) -> PyResult<Py<PyAny>> {
     Ok(py.import(module)?.getattr(name)?.unbind())
 }
@@ -70,13 +136,10 @@ impl Otel {
             } else {
                 None
             };
+            let exact = py.import("contextvars")?.getattr("ContextVar")?;
             match var {
-                Some(v) => Some([
-                    v.getattr("get")?.unbind(),
-                    v.getattr("set")?.unbind(),
-                    v.getattr("reset")?.unbind(),
-                ]),
-                None => None,
+                Some(v) if v.get_type().is(&exact) => Some(ContextVar(v.unbind())),
+                _ => None,
             }
         };
         let str_key = |module: &str, name: &str| -> PyResult<Py<PyString>> {
@@ -161,24 +224,6 @@ fn context_tp_new(ty: &Bound<'_, PyAny>) -> Option<ffi::newfunc> {
     }
 }
 
-/// `callable(arg)` without allocating an argument tuple (`PyObject_CallFunctionObjArgs` uses a
-/// small on-stack vector).
-#[inline]
-fn call1<'py>(
-    callable: &Bound<'py, PyAny>,
-    arg: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: live objects, GIL held; the NULL terminates the variadic argument list.
-    unsafe {
-        let r = ffi::PyObject_CallFunctionObjArgs(
-            callable.as_ptr(),
-            arg.as_ptr(),
-            std::ptr::null_mut::<ffi::PyObject>(),
-        );
-        Bound::from_owned_ptr_or_err(callable.py(), r)
-    }
-}
-
 /// The cached objects (imported on first use).
 #[inline]
 pub(crate) fn otel(py: Python<'_>) -> PyResult<&'static Otel> {
@@ -190,7 +235,7 @@ impl Otel {
     #[inline]
     pub(crate) fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match &self.context_var {
-            Some([get, _, _]) => get.bind(py).call0(),
+            Some(var) => var.get(py),
             None => self.get_current.bind(py).call0(),
         }
     }
@@ -216,7 +261,7 @@ impl Otel {
         context: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         match &self.context_var {
-            Some([_, set, _]) => call1(set.bind(py), context),
+            Some(var) => var.set(py, context),
             None => self.attach.bind(py).call1((context,)),
         }
     }
@@ -226,8 +271,8 @@ impl Otel {
     #[inline]
     pub(crate) fn detach(&self, py: Python<'_>, token: &Bound<'_, PyAny>) {
         match &self.context_var {
-            Some([_, _, reset]) => {
-                if let Err(e) = call1(reset.bind(py), token) {
+            Some(var) => {
+                if let Err(e) = var.reset(py, token) {
                     let _ = self.context_logger.bind(py).call_method1(
                         intern!(py, "error"),
                         (format!("Failed to detach context: {e}"),),

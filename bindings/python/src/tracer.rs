@@ -225,7 +225,7 @@ static DECORATE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 #[pymethods]
 impl CurrentSpan {
-    fn __enter__(&mut self, py: Python<'_>) -> PyResult<Py<PySpan>> {
+    pub(crate) fn __enter__(&mut self, py: Python<'_>) -> PyResult<Py<PySpan>> {
         entry!(py, {
             if self.active.is_some() {
                 return Err(PyRuntimeError::new_err(
