@@ -150,7 +150,8 @@ export interface OptionArg {
 }
 
 /**
- * Installs `handler(level, message)` (level 0 warning, 1 error) as the process's receiver
- * of core diagnostics. The last installed handler wins.
+ * Installs `handler(level, message)` (level 0 warning, 1 error) as this environment's
+ * receiver of core diagnostics (the last one installed in an environment wins). The oldest
+ * live environment's receiver gets them.
  */
 export declare function setDiagHandler(handler: (arg0: number, arg1: string) => void): void
