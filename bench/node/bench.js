@@ -26,6 +26,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
 const os = require('node:os');
+const workloads = require('./workloads');
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -69,13 +70,7 @@ async function child(sdk, workload, endpoint) {
   const tracer = api.trace.getTracer('bench', '1.0.0');
   const yieldLoop = () => new Promise((r) => setImmediate(r));
 
-  const w1 = () => {
-    const s = tracer.startSpan('GET /users/:id');
-    s.setAttribute('http.request.method', 'GET');
-    s.setAttribute('http.response.status_code', 200);
-    s.setAttribute('cache.hit', true);
-    s.end();
-  };
+  const w1 = workloads.w1(tracer);
   const w3 = () => {
     tracer.startActiveSpan('a', (s1) => {
       tracer.startActiveSpan('b', (s2) => {

@@ -25,6 +25,7 @@ const time = require('./lib/time');
 const options = require('./lib/options');
 const { once } = require('./lib/diag');
 const { TraceState } = require('./lib/tracestate');
+const { withSpan } = require('./lib/context');
 
 const { ROOT_CONTEXT, context, propagation, trace, diag, isSpanContextValid } = api;
 
@@ -194,9 +195,6 @@ class AsyncLocalStorageContextManager {
 
 // ---------------------------------------------------------------------------------------------
 
-const TRACEPARENT_PREFIX = '00-';
-const TRACEPARENT_FLAGS = ['-00', '-01', '-02', '-03'];
-
 /** @type {otel.TextMapSetter<any>} */
 const defaultSetter = api.defaultTextMapSetter;
 /** @type {otel.TextMapGetter<any>} */
@@ -239,10 +237,7 @@ class W3CPropagator {
       // A polytrace span's ids are the core's own (lowercase hex, never zero): its header is
       // their concatenation, with the flag bits the core writes (sampled, random). Any other
       // span context goes through the core's writer, which validates it.
-      const tp =
-        span instanceof Span
-          ? TRACEPARENT_PREFIX + span._tid + '-' + span._sid + TRACEPARENT_FLAGS[span._flags & 3]
-          : native.formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags >>> 0);
+      const tp = span instanceof Span ? span._traceparent() : native.formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags >>> 0);
       if (tp !== undefined) setter.set(carrier, 'traceparent', tp);
       return;
     }
@@ -273,12 +268,15 @@ class W3CPropagator {
         const r = native.parseTraceparent(tp);
         if (r < 0) return ctx;
         const o = r >> 8;
-        return trace.setSpanContext(ctx, {
-          traceId: tp.substring(o + 3, o + 35),
-          spanId: tp.substring(o + 36, o + 52),
-          traceFlags: r & 0xff,
-          isRemote: true,
-        });
+        return withSpan(
+          ctx,
+          trace.wrapSpanContext({
+            traceId: tp.substring(o + 3, o + 35),
+            spanId: tp.substring(o + 36, o + 52),
+            traceFlags: r & 0xff,
+            isRemote: true,
+          }),
+        );
       }
     }
     /** @type {string[][]} */
@@ -296,7 +294,7 @@ class W3CPropagator {
       /** @type {otel.SpanContext} */
       const sc = { traceId: e.traceId, spanId: e.spanId, traceFlags: e.flags, isRemote: true };
       if (e.traceState !== '') sc.traceState = TraceState.parse(e.traceState);
-      out = trace.setSpanContext(out, sc);
+      out = withSpan(out, trace.wrapSpanContext(sc));
     }
     if (e.baggage.length > 0) {
       /** @type {Record<string, otel.BaggageEntry>} */

@@ -290,3 +290,29 @@ test('big batches and long strings', async () => {
   assert.equal(special.attrs.uniq, 'value-1234');
   assert.equal(special.name, 'span-34');
 });
+
+test('numbered strings: names and keys that share a cache slot keep their own numbers', async () => {
+  const { provider, spans } = fileProvider(TracerProvider);
+  const t = provider.getTracer('t');
+  // Same length and same middle character: the same slot of lib/batch.js's string cache.
+  const names = ['aXb', 'cXd', 'eXf', 'aXb', 'gXh', 'cXd'];
+  const keys = ['k1Xz', 'k2Xz', 'k3Xz', 'k1Xz'];
+  const built = (s) => s.split('').join(''); // equal content, another string object
+  for (let i = 0; i < 300; i++) {
+    const s = t.startSpan(i % 2 ? names[i % names.length] : built(names[i % names.length]));
+    for (let k = 0; k < keys.length; k++) s.setAttribute(i % 3 ? keys[(i + k) % keys.length] : built(keys[(i + k) % keys.length]), `${keys[(i + k) % keys.length]}=${k}`);
+    s.setAttribute('i', i);
+    s.end();
+  }
+  await provider.shutdown();
+  const got = spans();
+  assert.equal(got.length, 300);
+  for (const s of got) {
+    const i = s.attrs.i;
+    assert.equal(s.name, names[i % names.length]);
+    // Later duplicates win: the last k that wrote each key.
+    const want = {};
+    for (let k = 0; k < keys.length; k++) want[keys[(i + k) % keys.length]] = `${keys[(i + k) % keys.length]}=${k}`;
+    for (const [key, value] of Object.entries(want)) assert.equal(s.attrs[key], value, `span ${i} ${key}`);
+  }
+});

@@ -143,6 +143,9 @@ test('the traceparent of a polytrace span is the core writer\'s, for every flag 
     p.propagator().inject(api.trace.setSpan(api.ROOT_CONTEXT, span), carrier);
     assert.equal(carrier.traceparent, native.formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags));
     assert.equal(carrier.traceparent, native.formatTraceparentWords(span._t0, span._t1, span._t2, span._t3, span._s0, span._s1, span._flags));
+    const again = {};
+    p.propagator().inject(api.trace.setSpan(api.ROOT_CONTEXT, span), again);
+    assert.equal(again.traceparent, carrier.traceparent, 'a second inject of the same span writes the same header');
     span.end();
   }
 });

@@ -18,6 +18,8 @@ const MAX_STRINGS = 8192;
 const MAX_VALUE_STRINGS = 2048;
 const MAX_NAME_LEN = 256;
 const MAX_VALUE_LEN = 32;
+/** Entries of the direct-mapped cache in front of the string numbers (a power of two). */
+const CACHE = 256;
 
 /** Interning modes of `str`. */
 const NEVER = 0;
@@ -36,6 +38,14 @@ class Batch {
     /** Recording spans started from the plan since the last hand-over. */
     this.started = 0;
     this.strings = new Map();
+    /**
+     * A direct-mapped cache of `strings` (slot by length and middle character): the same few
+     * names and keys recur on every span, and comparing a string with the slot's (the same
+     * string object: one pointer comparison) is cheaper than a Map lookup.
+     * @type {(string | undefined)[]}
+     */
+    this.cacheKeys = new Array(CACHE).fill(undefined);
+    this.cacheIds = new Int32Array(CACHE);
     this.valueStrings = 0;
     /** The next batch starts numbering strings afresh (after the native side lost a batch). */
     this.fresh = false;
@@ -84,16 +94,26 @@ class Batch {
   /** A string, numbered on first use when `mode` allows (see src/decode.rs, `str`). */
   str(s, mode) {
     if (mode !== NEVER) {
+      const n = s.length;
+      const slot = (n * 31 + s.charCodeAt(n >> 1)) & (CACHE - 1);
+      if (this.cacheKeys[slot] === s) {
+        this.u32(this.cacheIds[slot] * 4);
+        return;
+      }
       const id = this.strings.get(s);
       if (id !== undefined) {
+        this.cacheKeys[slot] = s;
+        this.cacheIds[slot] = id;
         this.u32(id * 4);
         return;
       }
       if (
         this.strings.size < MAX_STRINGS &&
-        (mode === NAME ? s.length <= MAX_NAME_LEN : s.length <= MAX_VALUE_LEN && this.valueStrings < MAX_VALUE_STRINGS)
+        (mode === NAME ? n <= MAX_NAME_LEN : n <= MAX_VALUE_LEN && this.valueStrings < MAX_VALUE_STRINGS)
       ) {
         if (mode === VALUE) this.valueStrings++;
+        this.cacheKeys[slot] = s;
+        this.cacheIds[slot] = this.strings.size;
         this.strings.set(s, this.strings.size);
         this.inline(s, 2);
         return;
@@ -281,6 +301,7 @@ class Batch {
     if (reset === 1) {
       // The native side could not decode a batch and forgot its string numbers: start again.
       this.strings.clear();
+      this.cacheKeys.fill(undefined);
       this.valueStrings = 0;
       this.fresh = true;
     }

@@ -8,6 +8,8 @@ const attributes = require('./attributes');
 const time = require('./time');
 const { once } = require('./diag');
 
+const TRACEPARENT_PREFIX = '00-';
+const TRACEPARENT_FLAGS = ['-00', '-01', '-02', '-03'];
 
 class Span {
   /**
@@ -44,6 +46,23 @@ class Span {
     this._status = 0;
     this._smsg = '';
     this._sc = undefined;
+    /** The `traceparent` header, made on the first inject. */
+    this._tp = undefined;
+  }
+
+  /**
+   * This span's `traceparent`: the concatenation of the core-made hex ids with the flag bits
+   * the core writes (a test checks it equals the core writer's output). Made once per span and
+   * kept: a second inject costs a field read, and the string V8 flattened when it was first
+   * read (by a reader in this process) stays flat.
+   */
+  _traceparent() {
+    let tp = this._tp;
+    if (tp === undefined) {
+      tp = TRACEPARENT_PREFIX + this._tid + '-' + this._sid + TRACEPARENT_FLAGS[this._flags & 3];
+      this._tp = tp;
+    }
+    return tp;
   }
 
   spanContext() {

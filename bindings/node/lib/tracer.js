@@ -11,6 +11,7 @@ const { pool, hexWords } = require('./ids');
 const attributes = require('./attributes');
 const time = require('./time');
 const { once } = require('./diag');
+const { withSpan } = require('./context');
 
 const { context, trace, isSpanContextValid, INVALID_SPAN_CONTEXT } = api;
 
@@ -170,7 +171,7 @@ class Tracer {
     if (typeof fn !== 'function') return undefined;
     const parentCtx = ctx === undefined || ctx === null ? context.active() : ctx;
     const span = this.startSpan(name, opts, parentCtx);
-    return context.with(trace.setSpan(parentCtx, span), fn, undefined, span);
+    return context.with(withSpan(parentCtx, span), fn, undefined, span);
   }
 }
 
