@@ -5,33 +5,17 @@
 
 const path = require('node:path');
 const fs = require('node:fs');
-
-/** The napi-rs platform name of this process, e.g. `linux-x64-gnu`. */
-function platformName() {
-  const { platform, arch } = process;
-  if (platform === 'linux') {
-    let musl = false;
-    try {
-      const report = process.report && process.report.getReport();
-      musl = !(report && report.header && report.header.glibcVersionRuntime);
-    } catch {
-      musl = false;
-    }
-    return `linux-${arch}-${musl ? 'musl' : 'gnu'}`;
-  }
-  if (platform === 'win32') return `win32-${arch}-msvc`;
-  return `${platform}-${arch}`;
-}
+const { platformName, localAddon, platformPackage } = require('./platform');
 
 function load() {
   const name = platformName();
   const tried = [];
   const override = process.env.POLYTRACE_NATIVE_PATH;
   if (override) return require(path.resolve(override));
-  const local = path.join(__dirname, '..', `polytrace.${name}.node`);
+  const local = localAddon(name);
   tried.push(local);
   if (fs.existsSync(local)) return require(local);
-  const pkg = `polytrace-${name}`;
+  const pkg = platformPackage(name);
   tried.push(pkg);
   try {
     return require(pkg);

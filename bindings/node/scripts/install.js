@@ -20,24 +20,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const pkgDir = path.join(__dirname, '..');
-
-function platformName() {
-  // The same rule as lib/native.js (kept dependency-free: this runs before anything is built).
-  const { platform, arch } = process;
-  if (platform === 'linux') {
-    let musl = false;
-    try {
-      const report = process.report && process.report.getReport();
-      musl = !(report && report.header && report.header.glibcVersionRuntime);
-    } catch {
-      musl = false;
-    }
-    return `linux-${arch}-${musl ? 'musl' : 'gnu'}`;
-  }
-  if (platform === 'win32') return `win32-${arch}-msvc`;
-  return `${platform}-${arch}`;
-}
+const { PKG_DIR: pkgDir, platformName, localAddon, platformPackage } = require('../lib/platform');
 
 function log(msg) {
   process.stderr.write(`polytrace: ${msg}\n`);
@@ -46,7 +29,7 @@ function log(msg) {
 function prebuilt(name, target) {
   if (fs.existsSync(target)) return target;
   try {
-    return require.resolve(`polytrace-${name}`, { paths: [pkgDir] });
+    return require.resolve(platformPackage(name), { paths: [pkgDir] });
   } catch {
     return undefined;
   }
@@ -83,7 +66,7 @@ function main() {
   const name = platformName();
   const target = process.env.POLYTRACE_OUT
     ? path.resolve(process.env.POLYTRACE_OUT)
-    : path.join(pkgDir, `polytrace.${name}.node`);
+    : localAddon(name);
   const force = !!process.env.POLYTRACE_FORCE_BUILD;
   const found = !force && prebuilt(name, target);
   if (found) {
@@ -94,7 +77,7 @@ function main() {
   if (!fs.existsSync(path.join(pkgDir, 'Cargo.toml')) || root === undefined) {
     log(
       `no prebuilt addon for ${name}, and no polytrace source tree to build one from. ` +
-        `Install from a polytrace checkout (npm install path/to/polytrace/bindings/node) or install polytrace-${name}.`,
+        `Install from a polytrace checkout (npm install path/to/polytrace/bindings/node) or install ${platformPackage(name)}.`,
     );
     return 1;
   }
