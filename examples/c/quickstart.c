@@ -1,8 +1,9 @@
 /*
  * polytrace quickstart in C: traces a small piece of real work (reading and checksumming this
  * program's own source, then failing to open a file that does not exist) as a server span with
- * children, passes the context through W3C headers to a "downstream" span, records a finished
- * span in one call, and flushes before exit. Configured by the OTEL_* variables.
+ * children, passes the context through W3C headers (adding a tracestate entry) to a
+ * "downstream" span that also links to it, records a finished span with a link in one call, and
+ * flushes before exit. Configured by the OTEL_* variables.
  *
  *   cc -std=c99 -Ibindings/c/include examples/c/quickstart.c -Ltarget/release -lpolytrace
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./a.out [file-to-read]
@@ -126,11 +127,27 @@ static void downstream(const polytrace_provider_t *provider, const polytrace_tra
   polytrace_str_t tier = {NULL, 0};
   check(polytrace_context_get_baggage(incoming, LIT("customer.tier"), &tier), "get_baggage");
 
+  /* This service's own tracestate entry: spans under `incoming` carry it, and inject sends it
+   * on (the W3C rules put a changed entry first). */
+  check(polytrace_context_set_trace_state(incoming, LIT("quickstart"), LIT("c1")),
+        "context_set_trace_state");
+
   polytrace_span_options_t opts = {0};
   polytrace_span_t *span = NULL;
   opts.remote_parent = incoming;
   opts.kind = POLYTRACE_SPAN_KIND_CONSUMER;
   check(polytrace_span_start(tracer, LIT("downstream"), &opts, &span), "span_start");
+  /* A consumer links to the context of the message it processes (here: the same request). */
+  polytrace_attribute_t link_attrs[1];
+  link_attrs[0].key = str("messaging.operation");
+  link_attrs[0].value.type = POLYTRACE_VALUE_STRING;
+  link_attrs[0].value.data.string = str("process");
+  polytrace_link_t link;
+  memset(&link, 0, sizeof link);
+  link.context = incoming;
+  link.attributes = link_attrs;
+  link.attributes_len = 1;
+  check(polytrace_span_add_link(span, &link), "span_add_link");
   check(polytrace_span_set_attribute_string(span, LIT("customer.tier"), tier.ptr, tier.len),
         "set_attribute_string");
   check(polytrace_span_end(span, 0), "span_end");
@@ -201,6 +218,11 @@ int main(int argc, char **argv) {
   done.parent = root;
   done.kind = POLYTRACE_SPAN_KIND_CLIENT;
   done.status_code = POLYTRACE_STATUS_OK;
+  polytrace_link_t done_link; /* to plain ids, as another system might have stored them */
+  memset(&done_link, 0, sizeof done_link);
+  done_link.span_context = &root_ctx;
+  done.links = &done_link;
+  done.links_len = 1;
   check(polytrace_tracer_record_span(tracer, &done, NULL), "record_span");
 
   check(polytrace_span_update_name(root, LIT("checkout-done")), "update_name");

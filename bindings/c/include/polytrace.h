@@ -30,6 +30,9 @@
 
 
 
+// The longest key `polytrace_key_intern` accepts, in bytes.
+#define POLYTRACE_KEY_MAX_LEN 128
+
 // The most headers `polytrace_provider_inject` writes (`traceparent`, `tracestate`, `baggage`).
 #define POLYTRACE_INJECT_MAX_HEADERS 3
 
@@ -51,6 +54,15 @@ typedef struct polytrace_context_t polytrace_context_t;
 // Ownership: the caller owns every non-NULL error it receives and frees it with
 // `polytrace_error_free`. Freeing twice, or freeing NULL, is harmless.
 typedef struct polytrace_error_t polytrace_error_t;
+
+// An attribute key interned by `polytrace_key_intern`, for the
+// `polytrace_span_set_attribute_*_by_key` setters.
+//
+// Ownership: permanent. A key stays valid until the process exits and is never freed (there is
+// no `polytrace_key_free`); interning the same text again returns the same handle.
+//
+// Threading: use it from any number of threads at once.
+typedef struct polytrace_key_t polytrace_key_t;
 
 // A tracer provider: one configured pipeline (sampler, batch queue, exporter).
 //
@@ -233,6 +245,29 @@ typedef struct polytrace_attribute_t {
   struct polytrace_value_t value;
 } polytrace_attribute_t;
 
+// A link from a span to another span (of this trace or another one), e.g. from a batch
+// consumer to each message's producer. The linked span is named by the first of `span`,
+// `context` and `span_context` that is not NULL; all three NULL is an `InvalidArgument` error.
+// A link to an invalid span context (an unsampled parent's, a carrier without `traceparent`)
+// with no attributes is dropped silently, as the OpenTelemetry API specifies.
+//
+// Ownership: borrowed for the duration of the call; the linked span context (with its
+// tracestate) and the attributes are copied, the handles stay the caller's.
+typedef struct polytrace_link_t {
+  // A live (or ended, not yet freed) span to link to, or NULL.
+  const struct polytrace_span_t *span;
+  // A context whose span context to link to (from `polytrace_provider_extract`), or NULL.
+  const struct polytrace_context_t *context;
+  // A span context given as plain values (ids kept from `polytrace_span_get_context`, or
+  // from another system), or NULL. Only `trace_id`, `span_id`, `trace_flags` and
+  // `is_remote` are read; it carries no tracestate.
+  const struct polytrace_span_context_t *span_context;
+  // Attributes of the link, or NULL.
+  const struct polytrace_attribute_t *attributes;
+  // The number of `attributes`.
+  size_t attributes_len;
+} polytrace_link_t;
+
 // How to start a span. Zero-initialize it (`polytrace_span_options_t o = {0};` in C, `{}` in
 // C++) and set what you need; passing NULL instead means all defaults.
 //
@@ -252,6 +287,10 @@ typedef struct polytrace_span_options_t {
   size_t attributes_len;
   // Start time in nanoseconds since the Unix epoch; 0 = now.
   uint64_t start_time_unix_nano;
+  // Links to other spans known at start (the sampler sees them), or NULL.
+  const struct polytrace_link_t *links;
+  // The number of `links`.
+  size_t links_len;
 } polytrace_span_options_t;
 
 // A span status code (one of the `POLYTRACE_STATUS_*` constants).
@@ -300,6 +339,10 @@ typedef struct polytrace_finished_span_t {
   polytrace_status_code_t status_code;
   // The status description (kept for `POLYTRACE_STATUS_ERROR`); may be empty.
   struct polytrace_str_t status_description;
+  // Links to other spans (see `polytrace_link_t`), or NULL.
+  const struct polytrace_link_t *links;
+  // The number of `links`.
+  size_t links_len;
 } polytrace_finished_span_t;
 
 // Something was ignored or a default was used (a bad environment value, a double free).
@@ -435,6 +478,56 @@ struct polytrace_error_t *polytrace_context_set_baggage(struct polytrace_context
                                                         const char *value,
                                                         size_t value_len);
 
+// Sets the W3C tracestate entry `key` to `value` on the context's span context (a remote
+// parent from `polytrace_provider_extract`), following the W3C mutation rules: an existing
+// entry for `key` is replaced and the entry moves to the front; beyond 32 entries the oldest
+// are dropped. Spans started with this context as `remote_parent` (and their children) carry
+// the new tracestate, and `polytrace_provider_inject` sends it on. `key` and `value` must
+// match the W3C grammar (e.g. `vendor` or `tenant@vendor`, printable ASCII without `,` and
+// `=` in the value), else nothing changes and an `InvalidArgument` error says why; so does a
+// context without a valid span context (nothing was extracted into it).
+//
+// Ownership: borrows everything; key and value are copied. Strings previously returned by
+// `polytrace_context_get_trace_state` for this context become invalid.
+//
+// # Safety
+// Strings are NULL or valid for their lengths.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_context_set_trace_state(struct polytrace_context_t *context,
+                                                            const char *key,
+                                                            size_t key_len,
+                                                            const char *value,
+                                                            size_t value_len);
+
+// Removes the W3C tracestate entry `key` from the context's span context (absent: nothing
+// changes, not an error). A context without a valid span context is an `InvalidArgument`
+// error.
+//
+// Ownership: borrows everything. Strings previously returned by
+// `polytrace_context_get_trace_state` for this context become invalid.
+//
+// # Safety
+// `key` is NULL or valid for `key_len` bytes.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_context_delete_trace_state(struct polytrace_context_t *context,
+                                                               const char *key,
+                                                               size_t key_len);
+
+// Looks up the W3C tracestate entry `key` of the context's span context (as extracted, or as
+// changed by `polytrace_context_set_trace_state`). Found: `*out_value` points to its value
+// (not NUL-terminated). Not found, or no span context: `out_value->ptr` is NULL and
+// `out_value->len` 0; that is not an error.
+//
+// Ownership: the value belongs to `context`; valid until the context is changed or freed.
+//
+// # Safety
+// `key` is NULL or valid for `key_len` bytes; `out_value` is valid for a write.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_context_get_trace_state(const struct polytrace_context_t *context,
+                                                            const char *key,
+                                                            size_t key_len,
+                                                            struct polytrace_str_t *out_value);
+
 // Looks up baggage entry `key`. Found: `*out_value` points to its value (not NUL-terminated).
 // Not found: `out_value->ptr` is NULL and `out_value->len` 0; that is not an error.
 //
@@ -511,6 +604,34 @@ const char *polytrace_error_kind_name(polytrace_error_kind_t kind);
 // # Safety
 // `err` is NULL or a value returned by polytrace.
 void polytrace_error_free(struct polytrace_error_t *err);
+
+// Interns the attribute key `text` (`len` bytes of UTF-8, or `POLYTRACE_NUL_TERMINATED`) and
+// writes its handle to `*out_key`, for use with the `polytrace_span_set_attribute_*_by_key`
+// setters: the key is checked and copied once here instead of on every call. Interning the
+// same text again returns the same handle. Keys are at most `POLYTRACE_KEY_MAX_LEN` bytes; at
+// most 2048 distinct keys can be interned per process (then this returns an `Internal` error:
+// keep using the (pointer, length) setters for such keys).
+//
+// Ownership: borrows `text` (it is copied). `*out_key` is permanent: never freed, valid until
+// the process exits. On error `*out_key` is NULL.
+//
+// # Safety
+// `text` is NULL or valid for `len` bytes (or NUL-terminated); `out_key` is valid for a write.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_key_intern(const char *text,
+                                               size_t len,
+                                               const struct polytrace_key_t **out_key);
+
+// The text of `key` as a borrowed string, e.g. for logging. `out_text->ptr` is not
+// NUL-terminated.
+//
+// Ownership: the text is permanent (like the key); do not free it.
+//
+// # Safety
+// `out_text` is valid for a write.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_key_text(const struct polytrace_key_t *key,
+                                             struct polytrace_str_t *out_text);
 
 // Creates a provider from explicit options over the `OTEL_*` environment (an option wins over
 // its variable). Option names are the core's (`service_name`, `exporter`, `endpoint`,
@@ -761,6 +882,71 @@ struct polytrace_error_t *polytrace_span_set_attribute_double_array(struct polyt
                                                                     size_t key_len,
                                                                     const double *values,
                                                                     size_t len);
+
+// Sets a string attribute whose key was interned by `polytrace_key_intern`: the same as
+// `polytrace_span_set_attribute_string`, without checking or looking up the key's text on
+// every call (the fastest way to set an attribute). On a span that is not recording this does
+// nothing and returns NULL.
+//
+// Ownership: borrows everything; the value is copied (or interned).
+//
+// # Safety
+// `value` is NULL or valid for `value_len` bytes (or NUL-terminated).
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_set_attribute_string_by_key(struct polytrace_span_t *span,
+                                                                     const struct polytrace_key_t *key,
+                                                                     const char *value,
+                                                                     size_t value_len);
+
+// Sets a boolean attribute with an interned key. See
+// `polytrace_span_set_attribute_string_by_key`.
+//
+// Ownership: borrows everything.
+//
+// # Safety
+// None beyond passing handles from polytrace (other values are detected).
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_set_attribute_bool_by_key(struct polytrace_span_t *span,
+                                                                   const struct polytrace_key_t *key,
+                                                                   bool value);
+
+// Sets a 64-bit integer attribute with an interned key. See
+// `polytrace_span_set_attribute_string_by_key`.
+//
+// Ownership: borrows everything.
+//
+// # Safety
+// None beyond passing handles from polytrace (other values are detected).
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_set_attribute_int64_by_key(struct polytrace_span_t *span,
+                                                                    const struct polytrace_key_t *key,
+                                                                    int64_t value);
+
+// Sets a double attribute with an interned key. See
+// `polytrace_span_set_attribute_string_by_key`.
+//
+// Ownership: borrows everything.
+//
+// # Safety
+// None beyond passing handles from polytrace (other values are detected).
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_set_attribute_double_by_key(struct polytrace_span_t *span,
+                                                                     const struct polytrace_key_t *key,
+                                                                     double value);
+
+// Adds a link to another span after start (see `polytrace_link_t`; links known at start are
+// better passed in `polytrace_span_options_t`, where the sampler sees them). Links beyond the
+// configured limit (`OTEL_SPAN_LINK_COUNT_LIMIT`, default 128) are dropped and counted. On a
+// span that is not recording this does nothing and returns NULL (the link is still checked).
+//
+// Ownership: borrows everything; the linked span context and the attributes are copied.
+//
+// # Safety
+// `link` is NULL or a valid struct whose handles and arrays are NULL or valid as documented
+// for `polytrace_link_t`.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_add_link(struct polytrace_span_t *span,
+                                                  const struct polytrace_link_t *link);
 
 // Sets several attributes of any type at once (each as `polytrace_span_set_attribute_*`). If
 // one is invalid, none is set.

@@ -113,6 +113,116 @@ pub unsafe extern "C" fn polytrace_context_set_baggage(
     })
 }
 
+/// Sets the W3C tracestate entry `key` to `value` on the context's span context (a remote
+/// parent from `polytrace_provider_extract`), following the W3C mutation rules: an existing
+/// entry for `key` is replaced and the entry moves to the front; beyond 32 entries the oldest
+/// are dropped. Spans started with this context as `remote_parent` (and their children) carry
+/// the new tracestate, and `polytrace_provider_inject` sends it on. `key` and `value` must
+/// match the W3C grammar (e.g. `vendor` or `tenant@vendor`, printable ASCII without `,` and
+/// `=` in the value), else nothing changes and an `InvalidArgument` error says why; so does a
+/// context without a valid span context (nothing was extracted into it).
+///
+/// Ownership: borrows everything; key and value are copied. Strings previously returned by
+/// `polytrace_context_get_trace_state` for this context become invalid.
+///
+/// # Safety
+/// Strings are NULL or valid for their lengths.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_context_set_trace_state(
+    context: *mut polytrace_context_t,
+    key: *const c_char,
+    key_len: usize,
+    value: *const c_char,
+    value_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_context_set_trace_state", || {
+        // SAFETY (both): forwarded.
+        let key = unsafe { convert::text(key, key_len, "key") }?;
+        let value = unsafe { convert::text(value, value_len, "value") }?;
+        let mut obj = CONTEXTS.get_mut(context)?;
+        let sc = valid_span_context(&mut obj)?;
+        sc.trace_state = sc.trace_state.insert(key, value)?;
+        Ok(())
+    })
+}
+
+/// Removes the W3C tracestate entry `key` from the context's span context (absent: nothing
+/// changes, not an error). A context without a valid span context is an `InvalidArgument`
+/// error.
+///
+/// Ownership: borrows everything. Strings previously returned by
+/// `polytrace_context_get_trace_state` for this context become invalid.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_context_delete_trace_state(
+    context: *mut polytrace_context_t,
+    key: *const c_char,
+    key_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_context_delete_trace_state", || {
+        // SAFETY: forwarded.
+        let key = unsafe { convert::text(key, key_len, "key") }?;
+        let mut obj = CONTEXTS.get_mut(context)?;
+        let sc = valid_span_context(&mut obj)?;
+        sc.trace_state = sc.trace_state.delete(key);
+        Ok(())
+    })
+}
+
+fn valid_span_context(obj: &mut ContextObj) -> polytrace_core::Result<&mut SpanContext> {
+    match obj.span_context.as_mut() {
+        Some(sc) if sc.is_valid() => Ok(sc),
+        _ => Err(Error::invalid_argument(
+            "the context has no valid span context (no traceparent was extracted into it), so \
+             it has no tracestate",
+        )),
+    }
+}
+
+/// Looks up the W3C tracestate entry `key` of the context's span context (as extracted, or as
+/// changed by `polytrace_context_set_trace_state`). Found: `*out_value` points to its value
+/// (not NUL-terminated). Not found, or no span context: `out_value->ptr` is NULL and
+/// `out_value->len` 0; that is not an error.
+///
+/// Ownership: the value belongs to `context`; valid until the context is changed or freed.
+///
+/// # Safety
+/// `key` is NULL or valid for `key_len` bytes; `out_value` is valid for a write.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_context_get_trace_state(
+    context: *const polytrace_context_t,
+    key: *const c_char,
+    key_len: usize,
+    out_value: *mut polytrace_str_t,
+) -> *mut polytrace_error_t {
+    call("polytrace_context_get_trace_state", || {
+        // SAFETY: forwarded.
+        let key = unsafe { convert::text(key, key_len, "key") }?;
+        let obj = CONTEXTS.get(context)?;
+        let found = obj
+            .span_context
+            .as_ref()
+            .and_then(|sc| sc.trace_state.get(key));
+        let v = match found {
+            Some(v) => polytrace_str_t {
+                ptr: v.as_ptr().cast(),
+                len: v.len(),
+            },
+            None => polytrace_str_t {
+                ptr: std::ptr::null(),
+                len: 0,
+            },
+        };
+        // SAFETY: forwarded.
+        unsafe { convert::write_out(out_value, v, "out_value") }
+    })
+}
+
 /// Looks up baggage entry `key`. Found: `*out_value` points to its value (not NUL-terminated).
 /// Not found: `out_value->ptr` is NULL and `out_value->len` 0; that is not an error.
 ///

@@ -175,7 +175,7 @@ pub const POLYTRACE_STATUS_ERROR: polytrace_status_code_t = 2;
 /// # Safety
 /// `ptr` is NULL or points to `len` readable bytes (or to a NUL-terminated string when `len` is
 /// [`POLYTRACE_NUL_TERMINATED`]) that stay valid for `'a`.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a [u8]> {
     if len == POLYTRACE_NUL_TERMINATED {
         if ptr.is_null() {
@@ -226,13 +226,19 @@ pub(crate) unsafe fn str_arg<'a>(s: &polytrace_str_t, what: &str) -> Result<&'a 
 ///
 /// # Safety
 /// As [`bytes`].
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn key_arg(ptr: *const c_char, len: usize, what: &str) -> Result<Key> {
     // SAFETY: forwarded.
     let b = unsafe { bytes(ptr, len, what) }?;
     if let Some(k) = intern::KEYS.recent(b) {
         return Ok(Cow::Borrowed(k));
     }
+    key_slow(b, what)
+}
+
+/// [`key_arg`] when the key is not in the recent-pointer cache (out of line: rare).
+#[inline(never)]
+fn key_slow(b: &[u8], what: &str) -> Result<Key> {
     Ok(key_of(utf8(b, what)?))
 }
 
@@ -240,13 +246,19 @@ pub(crate) unsafe fn key_arg(ptr: *const c_char, len: usize, what: &str) -> Resu
 ///
 /// # Safety
 /// As [`bytes`].
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn string_value_arg(ptr: *const c_char, len: usize, what: &str) -> Result<Value> {
     // SAFETY: forwarded.
     let b = unsafe { bytes(ptr, len, what) }?;
     if let Some(v) = intern::VALUES.recent(b) {
         return Ok(Value::String(Cow::Borrowed(v)));
     }
+    string_value_slow(b, what)
+}
+
+/// [`string_value_arg`] when the value is not in the recent-pointer cache (out of line).
+#[inline(never)]
+fn string_value_slow(b: &[u8], what: &str) -> Result<Value> {
     Ok(string_value(utf8(b, what)?))
 }
 

@@ -69,6 +69,8 @@ const FALLBACK_MESSAGE: &CStr =
 const STALE_MESSAGE: &CStr = c"invalid polytrace_error_t (already freed, or not an error)";
 
 /// Turns a core error into a new C error object, the message prefixed by the function name.
+#[cold]
+#[inline(never)]
 pub(crate) fn into_c(function: &str, e: Error) -> *mut polytrace_error_t {
     let made = catch_unwind(AssertUnwindSafe(|| {
         let text = format!("{function}: {}", e.message()).replace('\0', "\\0");
@@ -85,12 +87,14 @@ pub(crate) fn into_c(function: &str, e: Error) -> *mut polytrace_error_t {
 }
 
 /// Runs an entry point's body under `catch_unwind`: `Ok` is NULL, an error or a panic becomes
-/// an error object.
-#[inline]
+/// an error object. (The core's `guard`, written out so that the success path is inlined into
+/// each entry point: no `Result` goes through memory when nothing failed.)
+#[inline(always)]
 pub(crate) fn call(function: &str, f: impl FnOnce() -> Result<()>) -> *mut polytrace_error_t {
-    match polytrace_core::guard(f) {
-        Ok(()) => ptr::null_mut(),
-        Err(e) => into_c(function, e),
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => ptr::null_mut(),
+        Ok(Err(e)) => into_c(function, e),
+        Err(payload) => into_c(function, Error::from_panic(payload.as_ref())),
     }
 }
 

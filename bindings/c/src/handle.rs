@@ -66,6 +66,25 @@ pub(crate) mod tag {
     pub(crate) const SPAN: u8 = 3;
     pub(crate) const CONTEXT: u8 = 4;
     pub(crate) const ERROR: u8 = 5;
+    pub(crate) const KEY: u8 = 6;
+}
+
+/// The bits of a handle of type `tag` (see the module docs for the layout).
+#[inline(always)]
+pub(crate) fn encode_bits(tag: u8, index: u32, low: u64) -> u64 {
+    (MAGIC << 56)
+        | (u64::from(tag) << 48)
+        | ((u64::from(index) & INDEX_MASK) << GEN_BITS)
+        | (low & GEN_MASK)
+}
+
+/// `(index, low 24 bits)` of `bits` when it has the magic byte and type `tag`.
+#[inline(always)]
+pub(crate) fn decode_bits(tag: u8, bits: u64) -> Option<(u32, u64)> {
+    if bits >> 48 != (MAGIC << 8) | u64::from(tag) {
+        return None;
+    }
+    Some((((bits >> GEN_BITS) & INDEX_MASK) as u32, bits & GEN_MASK))
 }
 
 struct Slot<T> {
@@ -178,21 +197,13 @@ impl<T> Pool<T> {
 
     /// Encodes a handle of this pool's type.
     pub(crate) fn encode<H>(&self, index: u32, generation: u64) -> *mut H {
-        let bits = (MAGIC << 56)
-            | (u64::from(self.tag) << 48)
-            | ((u64::from(index) & INDEX_MASK) << GEN_BITS)
-            | (generation & GEN_MASK);
-        ptr::without_provenance_mut(bits as usize)
+        ptr::without_provenance_mut(encode_bits(self.tag, index, generation) as usize)
     }
 
     /// Decodes `(index, generation)` when `handle` has this pool's magic and type byte.
     #[inline(always)]
     fn decode<H>(&self, handle: *const H) -> Option<(u32, u64)> {
-        let bits = handle as usize as u64;
-        if bits >> 48 != (MAGIC << 8) | u64::from(self.tag) {
-            return None;
-        }
-        Some((((bits >> GEN_BITS) & INDEX_MASK) as u32, bits & GEN_MASK))
+        decode_bits(self.tag, handle as usize as u64)
     }
 
     /// Why `handle` did not decode (cold: only errors pay for the message).

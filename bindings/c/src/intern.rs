@@ -59,7 +59,17 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     if n < 8 {
-        return a == b;
+        // Two overlapping 4-byte words for 4..=7 bytes, else byte by byte: no call to memcmp
+        // for short keys and values such as "GET" or "op".
+        if n >= 4 {
+            let half = |s: &[u8], at: usize| {
+                let mut w = [0u8; 4];
+                w.copy_from_slice(&s[at..at + 4]);
+                u32::from_ne_bytes(w)
+            };
+            return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+        }
+        return a.iter().zip(b).all(|(x, y)| x == y);
     }
     let word = |s: &[u8], at: usize| {
         let mut w = [0u8; 8];
@@ -96,7 +106,7 @@ fn hash(bytes: &[u8]) -> u64 {
 }
 
 impl Table {
-    const fn new(max_len: usize) -> Table {
+    pub(crate) const fn new(max_len: usize) -> Table {
         Table {
             slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS],
             recent: [const { AtomicPtr::new(std::ptr::null_mut()) }; RECENT],
@@ -107,7 +117,7 @@ impl Table {
 
     /// The fast path: the interned copy of `bytes` if the same pointer and length were
     /// interned recently. `None` means "take the slow path", not "absent".
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recent(&self, bytes: &[u8]) -> Option<&'static str> {
         if bytes.len() > self.max_len {
             return None;
@@ -124,16 +134,36 @@ impl Table {
     /// The shared copy of `s`, or `None` when it is too long or the table is full.
     #[inline]
     pub(crate) fn get(&self, s: &str) -> Option<&'static str> {
+        self.intern(s).map(|(_, text, _)| text)
+    }
+
+    /// Interns `s`: its slot (stable for the life of the process), its shared copy and its
+    /// hash. `None` when it is too long or the table is full.
+    pub(crate) fn intern(&self, s: &str) -> Option<(usize, &'static str, u64)> {
         if s.len() > self.max_len {
             return None;
         }
-        let found = self.get_entry(s)?;
+        let (index, found) = self.get_entry(s)?;
         self.recent[recent_index(s.as_ptr(), s.len())].store(found, Release);
         // SAFETY: published entries are never freed.
-        Some(unsafe { &*found }.text)
+        let e = unsafe { &*found };
+        Some((index, e.text, e.hash))
     }
 
-    fn get_entry(&self, s: &str) -> Option<*mut Entry> {
+    /// The string interned in slot `index` if its hash matches `hash` in the bits `mask`
+    /// selects (a check that the caller's index is one [`intern`](Self::intern) gave out).
+    #[inline(always)]
+    pub(crate) fn at(&self, index: usize, hash: u64, mask: u64) -> Option<&'static str> {
+        let p = self.slots.get(index)?.load(Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: published entries are never freed.
+        let e = unsafe { &*p };
+        (e.hash & mask == hash & mask).then_some(e.text)
+    }
+
+    fn get_entry(&self, s: &str) -> Option<(usize, *mut Entry)> {
         let h = hash(s.as_bytes());
         let mut ours: Option<Box<Entry>> = None;
         let found = self.probe(s, h, &mut ours);
@@ -147,7 +177,7 @@ impl Table {
         found
     }
 
-    fn probe(&self, s: &str, h: u64, ours: &mut Option<Box<Entry>>) -> Option<*mut Entry> {
+    fn probe(&self, s: &str, h: u64, ours: &mut Option<Box<Entry>>) -> Option<(usize, *mut Entry)> {
         let mut i = h as usize % SLOTS;
         for _ in 0..MAX_PROBES {
             let mut p = self.slots[i].load(Acquire);
@@ -167,7 +197,7 @@ impl Table {
                 };
                 let raw = Box::into_raw(entry);
                 match self.slots[i].compare_exchange(std::ptr::null_mut(), raw, AcqRel, Acquire) {
-                    Ok(_) => return Some(raw),
+                    Ok(_) => return Some((i, raw)),
                     Err(other) => {
                         // SAFETY: `raw` was not published; take it back.
                         *ours = Some(unsafe { Box::from_raw(raw) });
@@ -178,7 +208,7 @@ impl Table {
             // SAFETY: published entries are never freed.
             let e = unsafe { &*p };
             if e.hash == h && e.text == s {
-                return Some(p);
+                return Some((i, p));
             }
             i = (i + 1) % SLOTS;
         }
@@ -195,7 +225,16 @@ mod tests {
         let texts = [
             "",
             "a",
+            "ab",
+            "ac",
+            "GET",
+            "GEX",
+            "abcd",
+            "abce",
+            "xbcd",
             "abcdefg",
+            "abcdeff",
+            "abcdefh",
             "abcdefgh",
             "abcdefghi",
             "http.status_code",
@@ -220,5 +259,24 @@ mod tests {
             let _ = t.get(&format!("k{i}"));
         }
         assert!(t.count.load(Relaxed) <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn intern_gives_a_stable_slot() {
+        let t = Table::new(16);
+        let (i, text, h) = t.intern("db.system").unwrap();
+        assert_eq!(text, "db.system");
+        assert_eq!(t.intern(&String::from("db.system")).map(|x| x.0), Some(i));
+        assert_eq!(t.at(i, h, 0xff_ffff), Some(text));
+        assert_eq!(
+            t.at(i, h ^ 1, 0xff_ffff),
+            None,
+            "a wrong check value is rejected"
+        );
+        assert_eq!(t.at(SLOTS, h, 0xff_ffff), None, "out of range");
+        let empty = (0..SLOTS)
+            .find(|&j| t.slots[j].load(Acquire).is_null())
+            .unwrap();
+        assert_eq!(t.at(empty, 0, 0), None, "an empty slot is rejected");
     }
 }

@@ -19,6 +19,7 @@ pub mod convert;
 pub mod error;
 mod handle;
 mod intern;
+pub mod key;
 pub mod provider;
 pub mod span;
 #[cfg(feature = "testing")]
@@ -28,6 +29,7 @@ pub mod tracer;
 pub use context::*;
 pub use convert::*;
 pub use error::*;
+pub use key::*;
 pub use provider::*;
 pub use span::*;
 #[cfg(feature = "testing")]

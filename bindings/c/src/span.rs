@@ -9,10 +9,13 @@ use crate::convert::{
 };
 use crate::error::{call, getter, polytrace_error_t, report};
 use crate::handle::{tag, Pool};
+use crate::key::{key_text, polytrace_key_t};
 use crate::tracer::{polytrace_tracer_t, TRACERS};
 use polytrace_core::{
-    Error, Event, Exception, Result, Span, SpanContext, StartOptions, UnixNanos, Value,
+    Error, Event, Exception, Link, Result, Span, SpanContext, SpanId, StartOptions, TraceFlags,
+    TraceId, UnixNanos, Value,
 };
+use std::borrow::Cow;
 use std::ffi::c_char;
 
 /// A live span: created by `polytrace_span_start`, ended by `polytrace_span_end`, freed by
@@ -55,6 +58,35 @@ pub struct polytrace_span_options_t {
     pub attributes_len: usize,
     /// Start time in nanoseconds since the Unix epoch; 0 = now.
     pub start_time_unix_nano: u64,
+    /// Links to other spans known at start (the sampler sees them), or NULL.
+    pub links: *const polytrace_link_t,
+    /// The number of `links`.
+    pub links_len: usize,
+}
+
+/// A link from a span to another span (of this trace or another one), e.g. from a batch
+/// consumer to each message's producer. The linked span is named by the first of `span`,
+/// `context` and `span_context` that is not NULL; all three NULL is an `InvalidArgument` error.
+/// A link to an invalid span context (an unsampled parent's, a carrier without `traceparent`)
+/// with no attributes is dropped silently, as the OpenTelemetry API specifies.
+///
+/// Ownership: borrowed for the duration of the call; the linked span context (with its
+/// tracestate) and the attributes are copied, the handles stay the caller's.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct polytrace_link_t {
+    /// A live (or ended, not yet freed) span to link to, or NULL.
+    pub span: *const polytrace_span_t,
+    /// A context whose span context to link to (from `polytrace_provider_extract`), or NULL.
+    pub context: *const polytrace_context_t,
+    /// A span context given as plain values (ids kept from `polytrace_span_get_context`, or
+    /// from another system), or NULL. Only `trace_id`, `span_id`, `trace_flags` and
+    /// `is_remote` are read; it carries no tracestate.
+    pub span_context: *const polytrace_span_context_t,
+    /// Attributes of the link, or NULL.
+    pub attributes: *const polytrace_attribute_t,
+    /// The number of `attributes`.
+    pub attributes_len: usize,
 }
 
 /// A span's identity, as plain values (filled by `polytrace_span_get_context` and friends).
@@ -106,6 +138,62 @@ impl polytrace_span_context_t {
 
 fn time(ns: u64) -> Option<UnixNanos> {
     (ns != 0).then_some(ns)
+}
+
+impl polytrace_span_context_t {
+    /// The core's span context from the plain values (no tracestate).
+    pub(crate) fn core(&self) -> SpanContext {
+        SpanContext {
+            trace_id: TraceId(self.trace_id),
+            span_id: SpanId(self.span_id),
+            trace_flags: TraceFlags(self.trace_flags),
+            trace_state: Default::default(),
+            is_remote: self.is_remote,
+        }
+    }
+}
+
+/// A `polytrace_link_t` as a core link. Reads the linked handles under their own (shared)
+/// locks, so a span may be linked to itself.
+///
+/// # Safety
+/// `link` is a valid struct whose pointers are NULL or valid as documented.
+pub(crate) unsafe fn link(link: &polytrace_link_t) -> Result<Link> {
+    let context = if !link.span.is_null() {
+        SPANS.get(link.span)?.span.span_context().clone()
+    } else if !link.context.is_null() {
+        CONTEXTS
+            .get(link.context)?
+            .span_context
+            .clone()
+            .unwrap_or_else(SpanContext::invalid)
+    } else if !link.span_context.is_null() {
+        // SAFETY: non-NULL; the caller promises a valid struct.
+        unsafe { &*link.span_context }.core()
+    } else {
+        return Err(Error::invalid_argument(
+            "the link has no target (span, context and span_context are all NULL)",
+        ));
+    };
+    Ok(Link {
+        context,
+        // SAFETY: forwarded.
+        attributes: unsafe { convert::attributes(link.attributes, link.attributes_len) }?,
+    })
+}
+
+/// An array of `polytrace_link_t` as core links.
+///
+/// # Safety
+/// As [`convert::slice`], and each element as [`link`].
+pub(crate) unsafe fn links(ptr: *const polytrace_link_t, len: usize) -> Result<Vec<Link>> {
+    // SAFETY: forwarded.
+    let items = unsafe { convert::slice(ptr, len, "links") }?;
+    items
+        .iter()
+        // SAFETY: forwarded.
+        .map(|l| unsafe { link(l) })
+        .collect()
 }
 
 /// The parent's context: the local span's, else the remote context's.
@@ -176,32 +264,34 @@ pub unsafe extern "C" fn polytrace_span_start(
         let tracer = TRACERS.get(tracer)?;
         // SAFETY: forwarded.
         let name = unsafe { convert::key_arg(name, name_len, "name") }?;
-        let (parent, start) = if options.is_null() {
-            (None, StartOptions::default())
+        // The span goes into a pool slot (no allocation). Without options, no intermediate
+        // options struct is built: the common call stays as short as the core's own.
+        let handle = if options.is_null() {
+            SPANS.insert_with(|| SpanObj {
+                span: tracer.start_span(name, StartOptions::default()),
+                ended: false,
+            })?
         } else {
             // SAFETY: the caller promises a valid options struct.
             let o = unsafe { &*options };
+            let kind = convert::span_kind(o.kind)?;
+            // SAFETY: forwarded.
+            let attributes = unsafe { convert::attributes(o.attributes, o.attributes_len) }?;
+            // SAFETY: forwarded.
+            let links = unsafe { links(o.links, o.links_len) }?;
+            let parent = parent_context(o.parent, o.remote_parent)?;
             let start = StartOptions {
-                parent: None,
-                kind: convert::span_kind(o.kind)?,
-                // SAFETY: forwarded.
-                attributes: unsafe { convert::attributes(o.attributes, o.attributes_len) }?,
-                links: Vec::new(),
+                parent: parent.as_ref(),
+                kind,
+                attributes,
+                links,
                 start_time: time(o.start_time_unix_nano),
             };
-            (parent_context(o.parent, o.remote_parent)?, start)
+            SPANS.insert_with(|| SpanObj {
+                span: tracer.start_span(name, start),
+                ended: false,
+            })?
         };
-        // Built in its slot: a span is a few hundred bytes, not worth copying around.
-        let handle = SPANS.insert_with(|| SpanObj {
-            span: tracer.start_span(
-                name,
-                StartOptions {
-                    parent: parent.as_ref(),
-                    ..start
-                },
-            ),
-            ended: false,
-        })?;
         // SAFETY: checked above.
         unsafe { out_span.write(handle) };
         Ok(())
@@ -400,6 +490,132 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_double_array(
                 ))
             })
         }
+    })
+}
+
+/// As [`update`], for a setter of one attribute whose key is a `polytrace_key_t`.
+#[inline(always)]
+fn set_attribute_by_key(
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: impl FnOnce() -> Result<Value>,
+) -> Result<()> {
+    update(span, |s| {
+        s.set_attribute(Cow::Borrowed(key_text(key)?), value()?);
+        Ok(())
+    })
+}
+
+/// Sets a string attribute whose key was interned by `polytrace_key_intern`: the same as
+/// `polytrace_span_set_attribute_string`, without checking or looking up the key's text on
+/// every call (the fastest way to set an attribute). On a span that is not recording this does
+/// nothing and returns NULL.
+///
+/// Ownership: borrows everything; the value is copied (or interned).
+///
+/// # Safety
+/// `value` is NULL or valid for `value_len` bytes (or NUL-terminated).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_string_by_key(
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: *const c_char,
+    value_len: usize,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_string_by_key", || {
+        set_attribute_by_key(span, key, || {
+            // SAFETY: forwarded.
+            unsafe { convert::string_value_arg(value, value_len, "value") }
+        })
+    })
+}
+
+/// Sets a boolean attribute with an interned key. See
+/// `polytrace_span_set_attribute_string_by_key`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// None beyond passing handles from polytrace (other values are detected).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_bool_by_key(
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: bool,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_bool_by_key", || {
+        set_attribute_by_key(span, key, || Ok(Value::Bool(value)))
+    })
+}
+
+/// Sets a 64-bit integer attribute with an interned key. See
+/// `polytrace_span_set_attribute_string_by_key`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// None beyond passing handles from polytrace (other values are detected).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_int64_by_key(
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: i64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_int64_by_key", || {
+        set_attribute_by_key(span, key, || Ok(Value::Int(value)))
+    })
+}
+
+/// Sets a double attribute with an interned key. See
+/// `polytrace_span_set_attribute_string_by_key`.
+///
+/// Ownership: borrows everything.
+///
+/// # Safety
+/// None beyond passing handles from polytrace (other values are detected).
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_set_attribute_double_by_key(
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: f64,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_set_attribute_double_by_key", || {
+        set_attribute_by_key(span, key, || Ok(Value::Double(value)))
+    })
+}
+
+/// Adds a link to another span after start (see `polytrace_link_t`; links known at start are
+/// better passed in `polytrace_span_options_t`, where the sampler sees them). Links beyond the
+/// configured limit (`OTEL_SPAN_LINK_COUNT_LIMIT`, default 128) are dropped and counted. On a
+/// span that is not recording this does nothing and returns NULL (the link is still checked).
+///
+/// Ownership: borrows everything; the linked span context and the attributes are copied.
+///
+/// # Safety
+/// `link` is NULL or a valid struct whose handles and arrays are NULL or valid as documented
+/// for `polytrace_link_t`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_add_link(
+    span: *mut polytrace_span_t,
+    link: *const polytrace_link_t,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_add_link", || {
+        if link.is_null() {
+            // Checked before the span, like every other argument: NULL is never accepted.
+            return Err(Error::invalid_argument("link is NULL"));
+        }
+        // Resolved before the span is locked: the link may name the span itself.
+        // SAFETY: non-NULL; the caller promises a valid struct.
+        let l = unsafe { self::link(&*link) }?;
+        update(span, |s| {
+            s.add_link(l);
+            Ok(())
+        })
     })
 }
 

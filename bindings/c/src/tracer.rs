@@ -8,7 +8,9 @@ use crate::convert::{
 use crate::error::{call, polytrace_error_t, report};
 use crate::handle::{tag, Pool};
 use crate::provider::{polytrace_provider_t, PROVIDERS};
-use crate::span::{parent_context, polytrace_span_context_t, polytrace_span_t};
+use crate::span::{
+    links, parent_context, polytrace_link_t, polytrace_span_context_t, polytrace_span_t,
+};
 use polytrace_core::span::now_unix_nanos;
 use polytrace_core::{Event, FinishedSpan, Result, Tracer};
 use std::ffi::c_char;
@@ -72,6 +74,10 @@ pub struct polytrace_finished_span_t {
     pub status_code: polytrace_status_code_t,
     /// The status description (kept for `POLYTRACE_STATUS_ERROR`); may be empty.
     pub status_description: polytrace_str_t,
+    /// Links to other spans (see `polytrace_link_t`), or NULL.
+    pub links: *const polytrace_link_t,
+    /// The number of `links`.
+    pub links_len: usize,
 }
 
 /// Creates a tracer for the instrumentation scope `name`, with an optional `version` (NULL or
@@ -141,7 +147,7 @@ unsafe fn finished(span: &polytrace_finished_span_t) -> Result<FinishedSpan> {
             end_time: or_now(span.end_time_unix_nano),
             attributes: convert::attributes(span.attributes, span.attributes_len)?,
             events,
-            links: Vec::new(),
+            links: links(span.links, span.links_len)?,
             status: convert::status(span.status_code, description)?,
         })
     }

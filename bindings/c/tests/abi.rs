@@ -143,6 +143,37 @@ fn every_entry_point_tolerates_null() {
         invalid(polytrace_context_get_baggage(null(), k, 1, null_mut()));
         assert_eq!(polytrace_context_baggage_len(null()), 0);
         invalid(polytrace_context_baggage_at(null(), 0, null_mut()));
+        invalid(polytrace_context_set_trace_state(null_mut(), k, 1, k, 1));
+        invalid(polytrace_context_delete_trace_state(null_mut(), k, 1));
+        invalid(polytrace_context_get_trace_state(null(), k, 1, null_mut()));
+
+        invalid(polytrace_span_add_link(null_mut(), null()));
+        invalid(polytrace_span_set_attribute_string_by_key(
+            null_mut(),
+            null(),
+            k,
+            1,
+        ));
+        invalid(polytrace_span_set_attribute_bool_by_key(
+            null_mut(),
+            null(),
+            true,
+        ));
+        invalid(polytrace_span_set_attribute_int64_by_key(
+            null_mut(),
+            null(),
+            1,
+        ));
+        invalid(polytrace_span_set_attribute_double_by_key(
+            null_mut(),
+            null(),
+            1.0,
+        ));
+        invalid(polytrace_key_intern(null(), 1, null_mut()));
+        let mut key = std::ptr::dangling::<polytrace_key_t>();
+        invalid(polytrace_key_intern(null(), 1, &mut key));
+        assert!(key.is_null(), "the out-pointer is NULL on error");
+        invalid(polytrace_key_text(null(), null_mut()));
         polytrace_context_free(null_mut());
 
         assert_eq!(polytrace_error_kind(null()), POLYTRACE_ERROR_NONE);
@@ -270,6 +301,8 @@ fn span_lifecycle_and_stats() {
             attributes: attrs.as_ptr(),
             attributes_len: attrs.len(),
             start_time_unix_nano: 0,
+            links: null(),
+            links_len: 0,
         };
         let mut child = null_mut();
         ok(polytrace_span_start(
@@ -411,6 +444,8 @@ fn span_lifecycle_and_stats() {
             events_len: 1,
             status_code: POLYTRACE_STATUS_OK,
             status_description: s(""),
+            links: null(),
+            links_len: 0,
         };
         let mut fc = std::mem::zeroed::<polytrace_span_context_t>();
         ok(polytrace_tracer_record_span(t, &fin, &mut fc));
@@ -645,6 +680,42 @@ fn inject_extract_round_trip() {
             1,
         ));
 
+        // This service's tracestate entry: moved to the front, sent on by inject.
+        ok(polytrace_context_set_trace_state(
+            ctx,
+            c"polytrace".as_ptr(),
+            9,
+            c"c1".as_ptr(),
+            2,
+        ));
+        let msg = invalid(polytrace_context_set_trace_state(
+            ctx,
+            c"Bad Key".as_ptr(),
+            7,
+            c"v".as_ptr(),
+            1,
+        ));
+        assert!(msg.contains("tracestate"), "{msg}");
+        let value_of = |key: &str| {
+            let mut v = polytrace_str_t {
+                ptr: null(),
+                len: 0,
+            };
+            ok(polytrace_context_get_trace_state(
+                ctx,
+                key.as_ptr().cast(),
+                key.len(),
+                &mut v,
+            ));
+            (!v.ptr.is_null()).then(|| {
+                String::from_utf8(std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len).to_vec())
+                    .unwrap()
+            })
+        };
+        assert_eq!(value_of("polytrace").as_deref(), Some("c1"));
+        assert_eq!(value_of("congo").as_deref(), Some("t61rcWkgMzE"));
+        assert_eq!(value_of("none"), None);
+
         // A server span under the remote parent, and inject for the outgoing call.
         let opts = polytrace_span_options_t {
             parent: null(),
@@ -653,6 +724,8 @@ fn inject_extract_round_trip() {
             attributes: null(),
             attributes_len: 0,
             start_time_unix_nano: 0,
+            links: null(),
+            links_len: 0,
         };
         let mut server = null_mut();
         ok(polytrace_span_start(
@@ -701,7 +774,10 @@ fn inject_extract_round_trip() {
                 cstr(own.span_id_hex.as_ptr())
             )
         );
-        assert_eq!(got[1], ("tracestate".into(), "congo=t61rcWkgMzE".into()));
+        assert_eq!(
+            got[1],
+            ("tracestate".into(), "polytrace=c1,congo=t61rcWkgMzE".into())
+        );
         assert_eq!(
             got[2],
             (
@@ -779,4 +855,299 @@ fn spans_are_safe_to_share_between_threads() {
         ok(polytrace_provider_shutdown(p, 10_000));
         polytrace_provider_free(p);
     }
+}
+
+/// For the span named `name` in OTLP JSON lines: the text from its name to its links (its
+/// attributes), its `"links":[...]` array, and the text from its span id to its name (where its
+/// `traceState` is).
+fn span_json<'a>(json: &'a str, name: &str) -> (&'a str, &'a str, &'a str) {
+    let at = json
+        .find(&format!("\"name\":\"{name}\""))
+        .unwrap_or_else(|| panic!("span {name} not exported: {json}"));
+    let links = at + json[at..].find("\"links\":[").unwrap();
+    assert!(
+        !json[at + 1..links].contains("\"name\""),
+        "{name} has no links"
+    );
+    let mut depth = 0;
+    let mut end = links;
+    for (i, c) in json[links..].char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth == 1 => {
+                end = links + i + 1;
+                break;
+            }
+            ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    let head = &json[..at];
+    let id = head.rfind("\"spanId\"").unwrap();
+    (&json[at..links], &json[links..end], &head[id..])
+}
+
+#[test]
+fn links_trace_state_and_keys_reach_the_exporter() {
+    let path =
+        std::env::temp_dir().join(format!("polytrace-ffi-links-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let path_text = path.to_string_lossy().into_owned();
+    let opts = [
+        polytrace_kv_t {
+            key: s("service_name"),
+            value: s("ffi-links"),
+        },
+        polytrace_kv_t {
+            key: s("exporter"),
+            value: s("file"),
+        },
+        polytrace_kv_t {
+            key: s("file_path"),
+            value: s(&path_text),
+        },
+    ];
+    let mut p = null_mut();
+    let first_id;
+    let linked_id;
+    // SAFETY (whole test): valid handles, strings and out-pointers, except where the test
+    // passes invalid ones on purpose.
+    unsafe {
+        ok(polytrace_provider_new(opts.as_ptr(), opts.len(), &mut p));
+        let t = tracer(p);
+
+        // Keys: interned once, the same handle for the same text, foreign values rejected.
+        let mut tier = null();
+        ok(polytrace_key_intern(
+            c"app.tier".as_ptr(),
+            POLYTRACE_NUL_TERMINATED,
+            &mut tier,
+        ));
+        let mut again = null();
+        ok(polytrace_key_intern(c"app.tier".as_ptr(), 8, &mut again));
+        assert_eq!(tier, again);
+        let mut count = null();
+        ok(polytrace_key_intern(c"app.count".as_ptr(), 9, &mut count));
+        assert_ne!(tier, count);
+        let mut text = polytrace_str_t {
+            ptr: null(),
+            len: 0,
+        };
+        ok(polytrace_key_text(count, &mut text));
+        assert_eq!(
+            std::slice::from_raw_parts(text.ptr.cast::<u8>(), text.len),
+            b"app.count"
+        );
+        let mut bad = null();
+        invalid(polytrace_key_intern(c"\xff".as_ptr(), 1, &mut bad));
+        let long = "k".repeat(POLYTRACE_KEY_MAX_LEN + 1);
+        invalid(polytrace_key_intern(
+            long.as_ptr().cast(),
+            long.len(),
+            &mut bad,
+        ));
+        assert!(bad.is_null());
+
+        // A remote context with tracestate, to link to and to parent on.
+        let carrier = [
+            polytrace_kv_t {
+                key: s("traceparent"),
+                value: s("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            },
+            polytrace_kv_t {
+                key: s("tracestate"),
+                value: s("other=1"),
+            },
+        ];
+        let mut remote = null_mut();
+        ok(polytrace_provider_extract(
+            p,
+            carrier.as_ptr(),
+            carrier.len(),
+            &mut remote,
+        ));
+        ok(polytrace_context_set_trace_state(
+            remote,
+            c"ours".as_ptr(),
+            4,
+            c"x9".as_ptr(),
+            2,
+        ));
+        ok(polytrace_context_set_trace_state(
+            remote,
+            c"gone".as_ptr(),
+            4,
+            c"1".as_ptr(),
+            1,
+        ));
+        ok(polytrace_context_delete_trace_state(
+            remote,
+            c"gone".as_ptr(),
+            4,
+        ));
+        ok(polytrace_context_delete_trace_state(
+            remote,
+            c"absent".as_ptr(),
+            6,
+        ));
+        // No span context, no tracestate.
+        let mut empty = null_mut();
+        ok(polytrace_context_new(&mut empty));
+        invalid(polytrace_context_set_trace_state(
+            empty,
+            c"ours".as_ptr(),
+            4,
+            c"1".as_ptr(),
+            1,
+        ));
+
+        let first = span(t, "first");
+        let mut first_ctx = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_span_get_context(first, &mut first_ctx));
+        first_id = cstr(first_ctx.span_id_hex.as_ptr());
+        let link_attr = [polytrace_attribute_t {
+            key: s("link.why"),
+            value: polytrace_value_t {
+                type_: POLYTRACE_VALUE_STRING,
+                data: polytrace_value_data_t { string: s("batch") },
+            },
+        }];
+        let at_start = [polytrace_link_t {
+            span: first,
+            context: null(),
+            span_context: null(),
+            attributes: link_attr.as_ptr(),
+            attributes_len: 1,
+        }];
+        let start = polytrace_span_options_t {
+            parent: null(),
+            remote_parent: remote,
+            kind: POLYTRACE_SPAN_KIND_CONSUMER,
+            attributes: null(),
+            attributes_len: 0,
+            start_time_unix_nano: 0,
+            links: at_start.as_ptr(),
+            links_len: 1,
+        };
+        let mut linked = null_mut();
+        ok(polytrace_span_start(
+            t,
+            c"linked".as_ptr(),
+            6,
+            &start,
+            &mut linked,
+        ));
+        // After start: to the remote context, to plain ids, to the span itself.
+        let to_remote = polytrace_link_t {
+            span: null(),
+            context: remote,
+            span_context: null(),
+            attributes: null(),
+            attributes_len: 0,
+        };
+        ok(polytrace_span_add_link(linked, &to_remote));
+        let to_ids = polytrace_link_t {
+            context: null(),
+            span_context: &first_ctx,
+            ..to_remote
+        };
+        ok(polytrace_span_add_link(linked, &to_ids));
+        let to_self = polytrace_link_t {
+            span: linked,
+            ..to_ids
+        };
+        ok(polytrace_span_add_link(linked, &to_self));
+        let nothing = polytrace_link_t {
+            span_context: null(),
+            ..to_ids
+        };
+        let msg = invalid(polytrace_span_add_link(linked, &nothing));
+        assert!(msg.contains("no target"), "{msg}");
+        invalid(polytrace_span_add_link(linked, null()));
+        let stale = polytrace_link_t {
+            context: empty,
+            ..nothing
+        };
+        polytrace_context_free(empty);
+        invalid(polytrace_span_add_link(linked, &stale));
+
+        ok(polytrace_span_set_attribute_string_by_key(
+            linked,
+            tier,
+            c"gold".as_ptr(),
+            4,
+        ));
+        ok(polytrace_span_set_attribute_int64_by_key(linked, count, 7));
+        ok(polytrace_span_set_attribute_bool_by_key(
+            linked, count, true,
+        )); // overwrites
+        invalid(polytrace_span_set_attribute_int64_by_key(
+            linked,
+            first.cast(),
+            1,
+        ));
+        invalid(polytrace_span_set_attribute_int64_by_key(
+            linked,
+            (tier as usize ^ 1) as *const _,
+            1,
+        ));
+        let mut linked_ctx = std::mem::zeroed::<polytrace_span_context_t>();
+        ok(polytrace_span_get_context(linked, &mut linked_ctx));
+        linked_id = cstr(linked_ctx.span_id_hex.as_ptr());
+
+        // A finished span with a link.
+        let fin_links = [polytrace_link_t {
+            span: linked,
+            ..nothing
+        }];
+        let mut fin: polytrace_finished_span_t = std::mem::zeroed();
+        fin.name = s("recorded");
+        fin.links = fin_links.as_ptr();
+        fin.links_len = 1;
+        ok(polytrace_tracer_record_span(t, &fin, null_mut()));
+
+        ok(polytrace_span_end(linked, 0));
+        // Ended: a no-op, but the link is still checked.
+        ok(polytrace_span_add_link(linked, &to_ids));
+        invalid(polytrace_span_add_link(linked, &nothing));
+        ok(polytrace_span_end(first, 0));
+        polytrace_span_free(linked);
+        polytrace_span_free(first);
+        polytrace_context_free(remote);
+        polytrace_tracer_free(t);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        polytrace_provider_free(p);
+    }
+
+    let json = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let (linked_body, links, linked_state) = span_json(&json, "linked");
+    // The remote parent's tracestate, changed by this service, is the span's.
+    assert!(
+        linked_state.contains("\"traceState\":\"ours=x9,other=1\""),
+        "{linked_state}"
+    );
+    assert_eq!(links.matches("\"spanId\"").count(), 4, "{links}");
+    assert_eq!(
+        links.matches(&format!("\"spanId\":\"{first_id}\"")).count(),
+        2,
+        "{links}"
+    );
+    assert!(links.contains("\"spanId\":\"b7ad6b7169203331\""), "{links}");
+    assert!(
+        links.contains("\"traceState\":\"ours=x9,other=1\""),
+        "{links}"
+    );
+    assert!(
+        links.contains("link.why") && links.contains("batch"),
+        "{links}"
+    );
+    assert!(
+        linked_body.contains("app.tier") && linked_body.contains("gold"),
+        "{linked_body}"
+    );
+    assert!(linked_body.contains("\"boolValue\":true"), "{linked_body}");
+    let (_, rec_links, _) = span_json(&json, "recorded");
+    assert_eq!(rec_links.matches("\"spanId\"").count(), 1, "{rec_links}");
+    assert!(rec_links.contains(&linked_id), "{rec_links}");
 }

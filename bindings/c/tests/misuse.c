@@ -49,6 +49,48 @@ int main(void) {
   OK(polytrace_span_end(s2, 0));
   polytrace_span_free(s2);
 
+  /* Links, tracestate and interned keys: NULL, stale, foreign and invalid arguments. */
+  polytrace_span_t *s3 = NULL;
+  OK(polytrace_span_start(t, "z", 1, NULL, &s3));
+  polytrace_link_t link;
+  memset(&link, 0, sizeof link);
+  INVALID(polytrace_span_add_link(s3, NULL));
+  INVALID(polytrace_span_add_link(s3, &link)); /* no target */
+  link.span = s;                               /* freed above */
+  INVALID(polytrace_span_add_link(s3, &link));
+  link.span = s3; /* a link to itself */
+  OK(polytrace_span_add_link(s3, &link));
+  polytrace_span_options_t so;
+  memset(&so, 0, sizeof so);
+  so.links = NULL;
+  so.links_len = 2;
+  INVALID(polytrace_span_start(t, "w", 1, &so, &s2));
+  const polytrace_key_t *key = NULL;
+  INVALID(polytrace_key_intern("\xff", 1, &key));
+  INVALID(polytrace_key_intern(NULL, 3, &key));
+  OK(polytrace_key_intern("k", 1, &key));
+  OK(polytrace_span_set_attribute_int64_by_key(s3, key, 1));
+  OK(polytrace_span_set_attribute_string_by_key(s3, key, "v", POLYTRACE_NUL_TERMINATED));
+  INVALID(polytrace_span_set_attribute_string_by_key(s3, key, "\xc3\x28", 2));
+  INVALID(polytrace_span_set_attribute_bool_by_key(s3, NULL, true));
+  INVALID(polytrace_span_set_attribute_double_by_key(s3, (const polytrace_key_t *)&link, 1.0));
+  INVALID(polytrace_span_set_attribute_double_by_key(s3, (const polytrace_key_t *)s3, 1.0));
+  polytrace_context_t *c = NULL;
+  OK(polytrace_context_new(&c));
+  INVALID(polytrace_context_set_trace_state(c, "k", 1, "v", 1)); /* no span context */
+  INVALID(polytrace_context_delete_trace_state(c, NULL, 1));
+  polytrace_str_t v = {NULL, 0};
+  OK(polytrace_context_get_trace_state(c, "k", 1, &v));
+  if (v.ptr != NULL) bad++;
+  link.span = NULL;
+  link.context = c;
+  OK(polytrace_span_add_link(s3, &link)); /* invalid context, no attributes: dropped */
+  polytrace_context_free(c);
+  INVALID(polytrace_span_add_link(s3, &link)); /* freed context */
+  INVALID(polytrace_context_get_trace_state(c, "k", 1, &v));
+  OK(polytrace_span_end(s3, 0));
+  polytrace_span_free(s3);
+
   int local = 0;
   INVALID(polytrace_span_end((polytrace_span_t *)&local, 0)); /* not a handle: never read */
   INVALID(polytrace_span_end((polytrace_span_t *)t, 0));      /* wrong type */
