@@ -185,7 +185,7 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
     let mut next_deadline = Instant::now() + delay;
     loop {
         // Wait for a reason to export.
-        let (flush_gen, shutting_down) = {
+        let (flush_gen, flushing, shutting_down) = {
             let mut s = queue.signal.lock();
             loop {
                 if s.shutdown || s.flush_requested > s.flush_done || s.batch_ready {
@@ -199,7 +199,11 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
                 }
             }
             s.batch_ready = false;
-            (s.flush_requested, s.shutdown)
+            (
+                s.flush_requested,
+                s.flush_requested > s.flush_done,
+                s.shutdown,
+            )
         };
         next_deadline = Instant::now() + delay;
 
@@ -249,7 +253,7 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
 
         // A flush (or shutdown) is done once what it covered has been answered, not merely
         // sent.
-        if shutting_down || flush_gen > queue.signal.lock().flush_done {
+        if shutting_down || flushing {
             sink.finish_in_flight();
         }
         let mut s = queue.signal.lock();
