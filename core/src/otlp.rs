@@ -177,6 +177,9 @@ fn parse_http_date(v: &str) -> Option<std::time::SystemTime> {
         _ => return None,
     };
     let year: i64 = it.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
     let mut hms = it.next()?.split(':').map(|p| p.parse::<u64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     if it.next()? != "GMT" || day == 0 || day > 31 || h > 23 || m > 59 || s > 60 {
@@ -383,15 +386,15 @@ async fn deliver(
             Attempt::Accepted { rejected, message } => return Ok((rejected, message)),
             Attempt::Fail(why) => return Err(why),
             Attempt::Retry { after, why } => {
-                let wait = match after {
-                    Some(d) => d,
-                    None => {
-                        let w = backoff + jitter(backoff / 2);
-                        backoff = (backoff * 2).min(MAX_BACKOFF);
-                        w
-                    }
-                };
-                if Instant::now() + wait >= deadline {
+                // The server's delay when it gave one, but never less than the back-off (a
+                // `Retry-After: 0` must not turn into a tight loop).
+                let own = backoff + jitter(backoff / 2);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                let wait = after.map_or(own, |d| d.max(own));
+                if Instant::now()
+                    .checked_add(wait)
+                    .is_none_or(|resume| resume >= deadline)
+                {
                     return Err(format!(
                         "{why} (not retried: the export timeout ends within the {wait:?} wait)"
                     ));
@@ -461,7 +464,9 @@ impl OtlpSink {
             return;
         };
         let sem = Arc::clone(&self.in_flight);
-        let bound = self.export_timeout + Duration::from_millis(500);
+        let bound = self
+            .export_timeout
+            .saturating_add(Duration::from_millis(500));
         rt.block_on(async move {
             if let Ok(Ok(all)) =
                 tokio::time::timeout(bound, sem.acquire_many(MAX_IN_FLIGHT as u32)).await
@@ -501,7 +506,10 @@ impl BatchSink for OtlpSink {
         let transport = Arc::clone(&self.transport);
         let counters = Arc::clone(&self.counters);
         let attempt_timeout = self.attempt_timeout;
-        let deadline = Instant::now() + self.export_timeout;
+        // A timeout too large to add is as good as none.
+        let deadline = Instant::now()
+            .checked_add(self.export_timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         rt.spawn(async move {
             let result = match transport.body(payload) {
                 Ok(body) => deliver(&transport, body, attempt_timeout, deadline).await,
@@ -706,6 +714,14 @@ mod tests {
         );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"), None);
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 9223372036854775807 08:49:37 GMT"),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
         // A date in the past means "now".
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
