@@ -14,20 +14,17 @@
 //! `count_only` mode) counts spans straight off the protobuf wire format; its own ceiling is
 //! measured first by a raw client replaying one pre-encoded request.
 //!
-//! Three rows per protocol: `polytrace` (the core as shipped: its queue and worker, then the
-//! `opentelemetry-otlp` exporter on the core's runtime), `opentelemetry_sdk` (`SdkTracerProvider`,
-//! its `BatchSpanProcessor` with the same queue and batch sizes, `opentelemetry-otlp`), and
-//! `prototype direct` (the core's queue and worker behind `Provider::with_exporter`, with the
-//! bench's own exporter that encodes OTLP protobuf directly — see [`direct`] — and sends the bytes
-//! over tonic / reqwest): what a direct encoder in the core would deliver. A `stages` table gives
-//! the per-span cost of each conversion step on one thread, and checks the prototype's bytes
-//! against prost's.
+//! Two rows per protocol: `polytrace` (the core as shipped: its queue and worker, the direct
+//! `SpanRecord` → OTLP protobuf encoder, and the core's own tonic / reqwest transports on its
+//! runtime) and `opentelemetry_sdk` (`SdkTracerProvider`, its `BatchSpanProcessor` with the
+//! same queue and batch sizes, `opentelemetry-otlp`). A `stages` table gives the per-span cost
+//! of each step of the SDK's conversion path (the one the core's encoder replaces) on one
+//! thread.
 //!
 //! Knobs (environment): `POLYTRACE_BENCH_SPANS` (N, default 200000), `POLYTRACE_BENCH_QUEUE`
 //! (default 262144), `POLYTRACE_BENCH_BATCH` (default 512), `POLYTRACE_BENCH_RUNS` (default
 //! 3; the median is printed), `POLYTRACE_BENCH_PROTOCOLS` (default `grpc,http/protobuf,http/json`),
-//! `POLYTRACE_BENCH_SIDES` (default `polytrace,sdk,direct`), `POLYTRACE_BENCH_IN_FLIGHT`
-//! (the prototype's requests in flight, default 2), `POLYTRACE_BENCH_HAMMER` and
+//! `POLYTRACE_BENCH_SIDES` (default `polytrace,sdk`), `POLYTRACE_BENCH_HAMMER` and
 //! `POLYTRACE_BENCH_STAGES` (`0` skips the receiver-ceiling and the stages measurements).
 //!
 //! CPU columns: CPU time of the process's threads over the measured interval, read from each
@@ -104,7 +101,6 @@ impl Proto {
 enum Side {
     Polytrace,
     Sdk,
-    Direct,
 }
 
 impl Side {
@@ -112,7 +108,6 @@ impl Side {
         match self {
             Side::Polytrace => "polytrace",
             Side::Sdk => "opentelemetry_sdk",
-            Side::Direct => "prototype direct",
         }
     }
 }
@@ -558,441 +553,7 @@ fn hammer(proto: Proto, per_request: usize, in_flight: usize, requests: usize) -
     (sent as f64 / elapsed.as_secs_f64(), cpu)
 }
 
-// ------------------------------------------------------------------ direct encoder (prototype)
-
-/// A prototype of a direct span → OTLP protobuf encoder: it writes `ExportTraceServiceRequest`
-/// bytes straight from the spans (sizes first, then one pass of writes into one buffer), with no
-/// intermediate proto structs, no string copies and no per-span allocations. Byte-for-byte equal
-/// to prost's encoding of `group_spans_by_resource_and_scope` (checked in `stages`). It reads the
-/// SDK's `SpanData` here only because that is what a bench can reach; the same code over the
-/// core's `SpanRecord` would also skip the record → `SpanData` conversion.
-mod direct {
-    use opentelemetry::trace::{SpanKind, Status};
-    use opentelemetry::{Array, KeyValue, Value};
-    use opentelemetry_sdk::trace::SpanData;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    /// The constant prefix of every request: the encoded `Resource` and its schema URL.
-    #[derive(Clone, Debug, Default)]
-    pub struct EncodedResource {
-        pub resource: Vec<u8>,
-        pub schema_url: String,
-    }
-
-    #[inline]
-    fn varint_len(v: u64) -> usize {
-        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-    }
-    #[inline]
-    fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
-        while v >= 0x80 {
-            buf.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        buf.push(v as u8);
-    }
-    #[inline]
-    fn key(field: u32, wire: u32) -> u64 {
-        u64::from((field << 3) | wire)
-    }
-    /// Length of a length-delimited field with a payload of `len` bytes.
-    #[inline]
-    fn ld(field: u32, len: usize) -> usize {
-        varint_len(key(field, 2)) + varint_len(len as u64) + len
-    }
-    #[inline]
-    fn put_ld(buf: &mut Vec<u8>, field: u32, len: usize) {
-        put_varint(buf, key(field, 2));
-        put_varint(buf, len as u64);
-    }
-    #[inline]
-    fn put_bytes(buf: &mut Vec<u8>, field: u32, b: &[u8]) {
-        put_ld(buf, field, b.len());
-        buf.extend_from_slice(b);
-    }
-    #[inline]
-    fn put_fixed64(buf: &mut Vec<u8>, field: u32, v: u64) {
-        put_varint(buf, key(field, 1));
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn put_fixed32(buf: &mut Vec<u8>, field: u32, v: u32) {
-        put_varint(buf, key(field, 5));
-        buf.extend_from_slice(&v.to_le_bytes());
-    }
-    #[inline]
-    fn put_uint(buf: &mut Vec<u8>, field: u32, v: u64) {
-        put_varint(buf, key(field, 0));
-        put_varint(buf, v);
-    }
-    #[inline]
-    fn nanos(t: SystemTime) -> u64 {
-        t.duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0)
-    }
-    #[inline]
-    fn opt_uint_len(field: u32, v: u64) -> usize {
-        if v == 0 {
-            0
-        } else {
-            varint_len(key(field, 0)) + varint_len(v)
-        }
-    }
-    #[inline]
-    fn opt_str_len(field: u32, s: &str) -> usize {
-        if s.is_empty() {
-            0
-        } else {
-            ld(field, s.len())
-        }
-    }
-
-    // AnyValue: 1 string, 2 bool, 3 int, 4 double, 5 array (ArrayValue { 1 repeated AnyValue }).
-    fn any_len(v: &Value) -> usize {
-        match v {
-            Value::Bool(_) => 2,
-            Value::I64(i) => 1 + varint_len(*i as u64),
-            Value::F64(_) => 9,
-            Value::String(s) => ld(1, s.as_str().len()),
-            Value::Array(a) => ld(5, array_len(a)),
-            _ => 0,
-        }
-    }
-    fn array_len(a: &Array) -> usize {
-        match a {
-            Array::Bool(v) => v.len() * ld(1, 2),
-            Array::I64(v) => v.iter().map(|i| ld(1, 1 + varint_len(*i as u64))).sum(),
-            Array::F64(v) => v.len() * ld(1, 9),
-            Array::String(v) => v.iter().map(|s| ld(1, ld(1, s.as_str().len()))).sum(),
-            _ => 0,
-        }
-    }
-    fn put_any(buf: &mut Vec<u8>, v: &Value) {
-        match v {
-            Value::Bool(b) => put_uint(buf, 2, u64::from(*b)),
-            Value::I64(i) => put_uint(buf, 3, *i as u64),
-            Value::F64(d) => {
-                put_varint(buf, key(4, 1));
-                buf.extend_from_slice(&d.to_le_bytes());
-            }
-            Value::String(s) => put_bytes(buf, 1, s.as_str().as_bytes()),
-            Value::Array(a) => {
-                put_ld(buf, 5, array_len(a));
-                match a {
-                    Array::Bool(v) => v.iter().for_each(|b| {
-                        put_ld(buf, 1, 2);
-                        put_uint(buf, 2, u64::from(*b));
-                    }),
-                    Array::I64(v) => v.iter().for_each(|i| {
-                        put_ld(buf, 1, 1 + varint_len(*i as u64));
-                        put_uint(buf, 3, *i as u64);
-                    }),
-                    Array::F64(v) => v.iter().for_each(|d| {
-                        put_ld(buf, 1, 9);
-                        put_varint(buf, key(4, 1));
-                        buf.extend_from_slice(&d.to_le_bytes());
-                    }),
-                    Array::String(v) => v.iter().for_each(|s| {
-                        put_ld(buf, 1, ld(1, s.as_str().len()));
-                        put_bytes(buf, 1, s.as_str().as_bytes());
-                    }),
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    // KeyValue: 1 key, 2 value.
-    fn kv_len(kv: &KeyValue) -> usize {
-        opt_str_len(1, kv.key.as_str()) + ld(2, any_len(&kv.value))
-    }
-    fn attrs_len(field: u32, kvs: &[KeyValue]) -> usize {
-        kvs.iter().map(|kv| ld(field, kv_len(kv))).sum()
-    }
-    fn put_attrs(buf: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
-        for kv in kvs {
-            put_ld(buf, field, kv_len(kv));
-            if !kv.key.as_str().is_empty() {
-                put_bytes(buf, 1, kv.key.as_str().as_bytes());
-            }
-            put_ld(buf, 2, any_len(&kv.value));
-            put_any(buf, &kv.value);
-        }
-    }
-    fn kind(k: &SpanKind) -> u64 {
-        match k {
-            SpanKind::Internal => 1,
-            SpanKind::Server => 2,
-            SpanKind::Client => 3,
-            SpanKind::Producer => 4,
-            SpanKind::Consumer => 5,
-        }
-    }
-    fn status(s: &Status) -> (u64, &str) {
-        match s {
-            Status::Unset => (0, ""),
-            Status::Ok => (1, ""),
-            Status::Error { description } => (2, description.as_ref()),
-        }
-    }
-    fn flags(remote: bool, trace_flags: u8) -> u32 {
-        u32::from(trace_flags) | 0x100 | if remote { 0x200 } else { 0 }
-    }
-
-    // Event: 1 time fixed64, 2 name, 3 attributes, 4 dropped. Link: 1 trace_id, 2 span_id,
-    // 3 trace_state, 4 attributes, 5 dropped, 6 flags fixed32.
-    fn event_len(e: &opentelemetry::trace::Event) -> usize {
-        let t = nanos(e.timestamp);
-        (if t != 0 { 9 } else { 0 })
-            + opt_str_len(2, &e.name)
-            + attrs_len(3, &e.attributes)
-            + opt_uint_len(4, u64::from(e.dropped_attributes_count))
-    }
-    fn link_len(l: &opentelemetry::trace::Link, state: &str) -> usize {
-        ld(1, 16)
-            + ld(2, 8)
-            + opt_str_len(3, state)
-            + attrs_len(4, &l.attributes)
-            + opt_uint_len(5, u64::from(l.dropped_attributes_count))
-            + 5
-    }
-
-    /// The length of a span's body; `state` is its trace state header.
-    fn span_len(s: &SpanData, state: &str) -> usize {
-        let (code, message) = status(&s.status);
-        ld(1, 16)
-            + ld(2, 8)
-            + opt_str_len(3, state)
-            + if s.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-                ld(4, 8)
-            } else {
-                0
-            }
-            + opt_str_len(5, &s.name)
-            + 2
-            + if nanos(s.start_time) != 0 { 9 } else { 0 }
-            + if nanos(s.end_time) != 0 { 9 } else { 0 }
-            + attrs_len(9, &s.attributes)
-            + opt_uint_len(10, u64::from(s.dropped_attributes_count))
-            + s.events.iter().map(|e| ld(11, event_len(e))).sum::<usize>()
-            + opt_uint_len(12, u64::from(s.events.dropped_count))
-            + s.links
-                .iter()
-                .map(|l| ld(13, link_len(l, &l.span_context.trace_state().header())))
-                .sum::<usize>()
-            + opt_uint_len(14, u64::from(s.links.dropped_count))
-            + ld(15, opt_str_len(2, message) + opt_uint_len(3, code))
-            + 6
-    }
-
-    fn put_span(buf: &mut Vec<u8>, s: &SpanData, state: &str) {
-        put_bytes(buf, 1, &s.span_context.trace_id().to_bytes());
-        put_bytes(buf, 2, &s.span_context.span_id().to_bytes());
-        if !state.is_empty() {
-            put_bytes(buf, 3, state.as_bytes());
-        }
-        if s.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-            put_bytes(buf, 4, &s.parent_span_id.to_bytes());
-        }
-        if !s.name.is_empty() {
-            put_bytes(buf, 5, s.name.as_bytes());
-        }
-        put_uint(buf, 6, kind(&s.span_kind));
-        let (start, end) = (nanos(s.start_time), nanos(s.end_time));
-        if start != 0 {
-            put_fixed64(buf, 7, start);
-        }
-        if end != 0 {
-            put_fixed64(buf, 8, end);
-        }
-        put_attrs(buf, 9, &s.attributes);
-        if s.dropped_attributes_count != 0 {
-            put_uint(buf, 10, u64::from(s.dropped_attributes_count));
-        }
-        for e in s.events.iter() {
-            put_ld(buf, 11, event_len(e));
-            let t = nanos(e.timestamp);
-            if t != 0 {
-                put_fixed64(buf, 1, t);
-            }
-            if !e.name.is_empty() {
-                put_bytes(buf, 2, e.name.as_bytes());
-            }
-            put_attrs(buf, 3, &e.attributes);
-            if e.dropped_attributes_count != 0 {
-                put_uint(buf, 4, u64::from(e.dropped_attributes_count));
-            }
-        }
-        if s.events.dropped_count != 0 {
-            put_uint(buf, 12, u64::from(s.events.dropped_count));
-        }
-        for l in s.links.iter() {
-            let ls = l.span_context.trace_state().header();
-            put_ld(buf, 13, link_len(l, &ls));
-            put_bytes(buf, 1, &l.span_context.trace_id().to_bytes());
-            put_bytes(buf, 2, &l.span_context.span_id().to_bytes());
-            if !ls.is_empty() {
-                put_bytes(buf, 3, ls.as_bytes());
-            }
-            put_attrs(buf, 4, &l.attributes);
-            if l.dropped_attributes_count != 0 {
-                put_uint(buf, 5, u64::from(l.dropped_attributes_count));
-            }
-            put_fixed32(
-                buf,
-                6,
-                flags(
-                    l.span_context.is_remote(),
-                    l.span_context.trace_flags().to_u8(),
-                ),
-            );
-        }
-        if s.links.dropped_count != 0 {
-            put_uint(buf, 14, u64::from(s.links.dropped_count));
-        }
-        let (code, message) = status(&s.status);
-        put_ld(buf, 15, opt_str_len(2, message) + opt_uint_len(3, code));
-        if !message.is_empty() {
-            put_bytes(buf, 2, message.as_bytes());
-        }
-        if code != 0 {
-            put_uint(buf, 3, code);
-        }
-        put_fixed32(
-            buf,
-            16,
-            flags(
-                s.parent_span_is_remote,
-                s.span_context.trace_flags().to_u8(),
-            ),
-        );
-    }
-
-    /// An encoded instrumentation scope (as `group_spans_by_resource_and_scope` writes it).
-    fn encode_scope(scope: &opentelemetry::InstrumentationScope) -> Vec<u8> {
-        use prost::Message as _;
-        let proto: opentelemetry_proto::tonic::common::v1::InstrumentationScope =
-            (scope, None).into();
-        proto.encode_to_vec()
-    }
-
-    /// Appends one `ExportTraceServiceRequest` carrying `spans` to `out`. Scopes are grouped in
-    /// order of first appearance.
-    pub fn encode_request(spans: &[SpanData], resource: &EncodedResource, out: &mut Vec<u8>) {
-        // Group by scope (a handful per batch at most; the core would use its scope index).
-        let mut groups: Vec<(&opentelemetry::InstrumentationScope, Vec<usize>)> = Vec::new();
-        for (i, s) in spans.iter().enumerate() {
-            match groups
-                .iter_mut()
-                .find(|(scope, _)| *scope == &s.instrumentation_scope)
-            {
-                Some((_, v)) => v.push(i),
-                None => groups.push((&s.instrumentation_scope, vec![i])),
-            }
-        }
-        let no_state = spans
-            .iter()
-            .all(|s| s.span_context.trace_state().header().is_empty());
-        let states: Vec<String> = if no_state {
-            Vec::new()
-        } else {
-            spans
-                .iter()
-                .map(|s| s.span_context.trace_state().header())
-                .collect()
-        };
-        let state = |i: usize| states.get(i).map_or("", |s| s.as_str());
-        let lens: Vec<usize> = spans
-            .iter()
-            .enumerate()
-            .map(|(i, s)| span_len(s, state(i)))
-            .collect();
-        let scopes: Vec<(Vec<u8>, &str, usize)> = groups
-            .iter()
-            .map(|(scope, idx)| {
-                let bytes = encode_scope(scope);
-                let schema = scope.schema_url().unwrap_or("");
-                let len = ld(1, bytes.len())
-                    + idx.iter().map(|&i| ld(2, lens[i])).sum::<usize>()
-                    + opt_str_len(3, schema);
-                (bytes, schema, len)
-            })
-            .collect();
-        let rs_len = ld(1, resource.resource.len())
-            + scopes.iter().map(|(_, _, l)| ld(2, *l)).sum::<usize>()
-            + opt_str_len(3, &resource.schema_url);
-        out.reserve(ld(1, rs_len));
-        put_ld(out, 1, rs_len);
-        put_bytes(out, 1, &resource.resource);
-        for ((bytes, schema, len), (_, idx)) in scopes.iter().zip(&groups) {
-            put_ld(out, 2, *len);
-            put_bytes(out, 1, bytes);
-            for &i in idx {
-                put_ld(out, 2, lens[i]);
-                put_span(out, &spans[i], state(i));
-            }
-            if !schema.is_empty() {
-                put_bytes(out, 3, schema.as_bytes());
-            }
-        }
-        if !resource.schema_url.is_empty() {
-            put_bytes(out, 3, resource.schema_url.as_bytes());
-        }
-    }
-
-    /// The resource prefix, encoded once per exporter.
-    pub fn encode_resource(resource: &opentelemetry_sdk::Resource) -> EncodedResource {
-        use prost::Message as _;
-        let r = opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema::from(
-            resource,
-        );
-        EncodedResource {
-            resource: opentelemetry_proto::tonic::resource::v1::Resource {
-                attributes: r.attributes.0,
-                dropped_attributes_count: 0,
-                entity_refs: vec![],
-            }
-            .encode_to_vec(),
-            schema_url: r.schema_url.unwrap_or_default(),
-        }
-    }
-}
-
 // ------------------------------------------------------------------ per-stage costs
-
-/// `count` spans shaped like the workload, as the SDK's `SpanData`.
-fn sample_span_data(count: usize, scope: &opentelemetry::InstrumentationScope) -> Vec<SpanData> {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-    let t0 = std::time::SystemTime::now();
-    (0..count)
-        .map(|i| SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_bytes((i as u128 + 0x1234_5678_9abc_def0).to_be_bytes()),
-                SpanId::from_bytes((i as u64 + 0x0fed_cba9).to_be_bytes()),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            span_kind: opentelemetry::trace::SpanKind::Internal,
-            name: "op".into(),
-            start_time: t0,
-            end_time: t0 + Duration::from_nanos(1_500 + i as u64),
-            attributes: vec![
-                KeyValue::new("http.method", "GET"),
-                KeyValue::new("http.status_code", 200i64),
-                KeyValue::new("cache.hit", true),
-            ],
-            dropped_attributes_count: 0,
-            events: Default::default(),
-            links: Default::default(),
-            status: opentelemetry::trace::Status::Unset,
-            instrumentation_scope: scope.clone(),
-        })
-        .collect()
-}
 
 /// Per-span cost (ns) of each stage between a finished span and the bytes on the wire, on this
 /// thread, one batch of `batch` spans at a time through every stage (as the export thread does,
@@ -1000,14 +561,13 @@ fn sample_span_data(count: usize, scope: &opentelemetry::InstrumentationScope) -
 fn stages(batch: usize, batches: usize) -> Vec<(&'static str, f64)> {
     use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
     use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-    const NAMES: [&str; 8] = [
+    const NAMES: [&str; 7] = [
         "build SpanData from parts (~ record -> SpanData)",
         "clone Vec<SpanData> (opentelemetry-otlp gRPC, per attempt)",
         "SpanData -> proto structs (group_spans_by_resource_and_scope)",
         "prost encode (encoded_len + encode)",
         "drop proto structs",
         "serde_json::to_string_pretty (opentelemetry-otlp http/json)",
-        "direct encode SpanData -> protobuf bytes (prototype)",
         "drop SpanData",
     ];
     let scope = opentelemetry::InstrumentationScope::builder("bench").build();
@@ -1015,10 +575,8 @@ fn stages(batch: usize, batches: usize) -> Vec<(&'static str, f64)> {
         .with_service_name("bench")
         .build();
     let proto_resource = ResourceAttributesWithSchema::from(&resource);
-    let encoded_resource = direct::encode_resource(&resource);
     let mut total = [Duration::ZERO; NAMES.len()];
     let mut json_batches = 0usize;
-    let mut direct_buf: Vec<u8> = Vec::new();
     for round in 0..batches {
         // The parts a queued record holds (attributes already in the SDK's form).
         let parts: Vec<Vec<KeyValue>> = (0..batch)
@@ -1074,6 +632,7 @@ fn stages(batch: usize, batches: usize) -> Vec<(&'static str, f64)> {
         let t = Instant::now();
         let encoded = request.encode_to_vec();
         total[3] += t.elapsed();
+        drop(encoded);
 
         if round % 20 == 0 {
             let t = Instant::now();
@@ -1088,62 +647,8 @@ fn stages(batch: usize, batches: usize) -> Vec<(&'static str, f64)> {
         total[4] += t.elapsed();
 
         let t = Instant::now();
-        direct_buf.clear();
-        direct::encode_request(&data, &encoded_resource, &mut direct_buf);
-        total[6] += t.elapsed();
-        // The prototype's bytes must be exactly prost's.
-        assert!(
-            direct_buf == encoded,
-            "direct encoding differs from prost's"
-        );
-
-        let t = Instant::now();
         drop(data);
-        total[7] += t.elapsed();
-    }
-
-    // Also with a parent, statuses, an event, a link and two scopes, against the reference.
-    {
-        let mut odd = sample_span_data(3, &scope);
-        odd[0].parent_span_id = opentelemetry::trace::SpanId::from_bytes([7; 8]);
-        odd[0].parent_span_is_remote = true;
-        odd[0].status = opentelemetry::trace::Status::error("boom");
-        odd[1].events.events.push(opentelemetry::trace::Event::new(
-            "ev",
-            std::time::SystemTime::now(),
-            vec![
-                KeyValue::new("k", 1.5f64),
-                KeyValue::new("arr", opentelemetry::Value::Array(vec![1i64, -2].into())),
-            ],
-            2,
-        ));
-        odd[1].span_kind = opentelemetry::trace::SpanKind::Server;
-        let linked = odd[0].span_context.clone();
-        odd[2].links.links.push(opentelemetry::trace::Link::new(
-            linked,
-            vec![KeyValue::new("l", "v")],
-            1,
-        ));
-        odd[2].links.dropped_count = 4;
-        odd[2].status = opentelemetry::trace::Status::Ok;
-        odd[2].dropped_attributes_count = 9;
-        odd[1].instrumentation_scope = opentelemetry::InstrumentationScope::builder("other")
-            .with_version("1.0")
-            .with_schema_url("https://s")
-            .build();
-        let mut buf = Vec::new();
-        direct::encode_request(&odd, &encoded_resource, &mut buf);
-        let reference = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(odd, &proto_resource),
-        };
-        assert_eq!(
-            ExportTraceServiceRequest::decode(buf.as_slice()).expect("decodes"),
-            reference
-        );
-        assert!(
-            buf == reference.encode_to_vec(),
-            "direct encoding differs from prost's"
-        );
+        total[6] += t.elapsed();
     }
 
     let n = (batch * batches) as f64;
@@ -1160,221 +665,6 @@ fn stages(batch: usize, batches: usize) -> Vec<(&'static str, f64)> {
             (*name, d.as_secs_f64() * 1e9 / spans)
         })
         .collect()
-}
-
-// ------------------------------------------------------------------ prototype exporter
-
-/// A tonic codec that sends pre-encoded message bytes and ignores the response message.
-#[derive(Clone, Copy, Debug, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ();
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Bytes,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        use bytes::BufMut as _;
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = ();
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<()>, tonic::Status> {
-        use bytes::Buf as _;
-        let n = src.remaining();
-        src.advance(n);
-        Ok(Some(()))
-    }
-}
-
-#[derive(Clone)]
-enum DirectTransport {
-    Grpc(tonic::client::Grpc<tonic::transport::Channel>),
-    Http(reqwest::Client, String),
-}
-
-struct DirectInner {
-    proto: Proto,
-    endpoint: String,
-    resource: std::sync::Mutex<direct::EncodedResource>,
-    transport: std::sync::OnceLock<DirectTransport>,
-    in_flight: Arc<tokio::sync::Semaphore>,
-    failed: Arc<std::sync::atomic::AtomicU64>,
-}
-
-/// The prototype: an SDK `SpanExporter` (so it plugs into `Provider::with_exporter`, behind
-/// polytrace's real queue, worker and record → `SpanData` conversion) that encodes each batch
-/// directly to protobuf bytes on the batch thread and sends them over a tonic channel (gRPC,
-/// pre-encoded bytes through a pass-through codec) or reqwest (HTTP), with up to `in_flight`
-/// requests outstanding on the core's runtime. `export` returns once the request is queued, so
-/// the bench waits on the receiver's count as for every row.
-#[derive(Clone)]
-struct DirectExporter(Arc<DirectInner>);
-
-impl std::fmt::Debug for DirectExporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DirectExporter")
-    }
-}
-
-impl DirectExporter {
-    fn new(proto: Proto, endpoint: String, in_flight: usize) -> DirectExporter {
-        DirectExporter(Arc::new(DirectInner {
-            proto,
-            endpoint,
-            resource: Default::default(),
-            transport: std::sync::OnceLock::new(),
-            in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight.max(1))),
-            failed: Default::default(),
-        }))
-    }
-
-    /// Built on first use, inside the core's runtime (tonic's channel spawns its worker there).
-    fn transport(&self) -> DirectTransport {
-        self.0
-            .transport
-            .get_or_init(|| match self.0.proto {
-                Proto::Grpc => DirectTransport::Grpc(tonic::client::Grpc::new(
-                    tonic::transport::Channel::from_shared(self.0.endpoint.clone())
-                        .expect("endpoint")
-                        .connect_lazy(),
-                )),
-                _ => DirectTransport::Http(reqwest::Client::new(), self.0.endpoint.clone()),
-            })
-            .clone()
-    }
-}
-
-impl SpanExporter for DirectExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let permit = self
-            .0
-            .in_flight
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
-        let n = batch.len() as u64;
-        let mut body = Vec::new();
-        {
-            let resource = self.0.resource.lock().expect("lock");
-            direct::encode_request(&batch, &resource, &mut body);
-        }
-        drop(batch);
-        let transport = self.transport();
-        let failed = Arc::clone(&self.0.failed);
-        tokio::spawn(async move {
-            let ok = match transport {
-                DirectTransport::Grpc(mut grpc) => {
-                    let path = http::uri::PathAndQuery::from_static(
-                        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-                    );
-                    match grpc.ready().await {
-                        Ok(()) => grpc
-                            .unary::<Bytes, (), _>(
-                                tonic::Request::new(Bytes::from(body)),
-                                path,
-                                RawCodec,
-                            )
-                            .await
-                            .is_ok(),
-                        Err(_) => false,
-                    }
-                }
-                DirectTransport::Http(client, url) => {
-                    match client
-                        .post(url)
-                        .header("content-type", "application/x-protobuf")
-                        .body(body)
-                        .send()
-                        .await
-                    {
-                        Ok(resp) => {
-                            let ok = resp.status().is_success();
-                            ok && resp.bytes().await.is_ok()
-                        }
-                        Err(_) => false,
-                    }
-                }
-            };
-            if !ok {
-                failed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            }
-            drop(permit);
-        });
-        Ok(())
-    }
-
-    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-        *self.0.resource.lock().expect("lock") = direct::encode_resource(resource);
-    }
-}
-
-fn run_direct(proto: Proto, p: Params, in_flight: usize) -> Sample {
-    let receiver = start_receiver();
-    let ep = endpoint(&receiver, proto);
-    let opts = vec![
-        (
-            "service_name".to_string(),
-            OptionValue::Str("bench".to_string()),
-        ),
-        (
-            "max_queue_size".to_string(),
-            OptionValue::Int(p.queue as i64),
-        ),
-        (
-            "max_export_batch_size".to_string(),
-            OptionValue::Int(p.batch as i64),
-        ),
-    ];
-    let (config, _) = Config::resolve(&opts, &|_| None).expect("valid options");
-    let exporter = DirectExporter::new(proto, ep, in_flight);
-    let failed = Arc::clone(&exporter.0.failed);
-    let provider = Provider::with_exporter(config, exporter).expect("provider");
-    let tracer = provider.tracer("bench", None, None, vec![]);
-    let mut burst = |n: u64| {
-        for _ in 0..n {
-            let mut span = tracer.start_span("op", StartOptions::default());
-            span.set_attribute("http.method", "GET");
-            span.set_attribute("http.status_code", 200i64);
-            span.set_attribute("cache.hit", true);
-            span.end(None);
-        }
-    };
-    let mut flush = || provider.force_flush(FLUSH_TIMEOUT).is_ok();
-    let sample = measure(&receiver, p.spans, &mut burst, &mut flush);
-    let failed = failed.load(std::sync::atomic::Ordering::Relaxed);
-    if failed > 0 {
-        eprintln!(
-            "  prototype {}: {failed} spans failed to send",
-            proto.name()
-        );
-    }
-    let _ = provider.shutdown(Duration::from_secs(10));
-    receiver.shutdown();
-    sample
 }
 
 // ------------------------------------------------------------------ report
@@ -1402,13 +692,11 @@ fn main() {
             .iter()
             .map(|s| Proto::parse(s))
             .collect();
-    let in_flight = env_num("POLYTRACE_BENCH_IN_FLIGHT", 2) as usize;
-    let sides: Vec<Side> = env_list("POLYTRACE_BENCH_SIDES", "polytrace,sdk,direct")
+    let sides: Vec<Side> = env_list("POLYTRACE_BENCH_SIDES", "polytrace,sdk")
         .iter()
         .map(|s| match s.as_str() {
             "polytrace" => Side::Polytrace,
             "sdk" | "opentelemetry_sdk" => Side::Sdk,
-            "direct" | "prototype" => Side::Direct,
             other => panic!("unknown side {other}"),
         })
         .collect();
@@ -1474,10 +762,10 @@ fn main() {
 
     println!();
     println!(
-        "rows: polytrace = the core as shipped (opentelemetry-otlp exporter on the core's runtime); \
+        "rows: polytrace = the core as shipped (its queue and worker, the direct OTLP encoder and \
+         the core's own gRPC/HTTP transports on its runtime, 2 requests in flight); \
          opentelemetry_sdk = SdkTracerProvider + BatchSpanProcessor + opentelemetry-otlp SpanExporter \
-         (its futures run on a 1-worker tokio runtime); prototype direct = the core's queue and worker \
-         with a bench-side exporter that encodes protobuf directly and keeps {in_flight} requests in flight"
+         (its futures run on a 1-worker tokio runtime)"
     );
     println!(
         "{:<15} {:<18} {:>12} {:>6} {:>11} {:>9} {:>32}   runs (spans/s)",
@@ -1491,15 +779,11 @@ fn main() {
     );
     for proto in &protocols {
         for side in &sides {
-            if *side == Side::Direct && *proto == Proto::HttpJson {
-                continue;
-            }
             let mut samples = Vec::new();
             for _ in 0..runs {
                 samples.push(match side {
                     Side::Polytrace => run_polytrace(*proto, p),
                     Side::Sdk => run_sdk(*proto, p),
-                    Side::Direct => run_direct(*proto, p, in_flight),
                 });
             }
             let m = median(samples.iter().map(|s| s.rate).collect());

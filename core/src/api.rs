@@ -10,7 +10,6 @@
 
 use crate::config::{Config, ConfigWarning, OptionValue};
 use crate::error::{Error, Result};
-use crate::export::Export;
 use crate::pipeline::{configured_exporter, Pipeline, TracerShared};
 use crate::propagation::{Baggage, Extracted, Propagators};
 use crate::sampler::Decision;
@@ -123,15 +122,16 @@ impl Provider {
         E: opentelemetry_sdk::trace::SpanExporter + Clone + Send + Sync + 'static,
     {
         let timeout = config.batch.export_timeout;
-        let factory = Box::new(move |_: &Config, resource: &opentelemetry_sdk::Resource| {
-            let rt = crate::export::runtime()?;
-            Ok(Box::new(crate::export::SdkExport::new(
-                exporter.clone(),
-                resource,
-                rt,
-                timeout,
-            )) as Box<dyn Export>)
-        });
+        let factory = Box::new(
+            move |_: &Config,
+                  resource: &opentelemetry_sdk::Resource,
+                  ctx: crate::export::SinkContext| {
+                let rt = crate::export::runtime()?;
+                let export = crate::export::SdkExport::new(exporter.clone(), resource, rt, timeout);
+                Ok(Box::new(crate::export::Sink::new(Box::new(export), ctx))
+                    as Box<dyn crate::batch::BatchSink>)
+            },
+        );
         Provider::build(config, Vec::new(), factory)
     }
 

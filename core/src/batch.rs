@@ -7,7 +7,8 @@
 //! `max_export_batch_size`. Memory follows occupancy: nothing is preallocated, and the queue
 //! never holds more than `max_queue_size` spans — the rest is dropped and counted. With the
 //! one taken swap the export thread may still be working through, at most twice that many
-//! spans are held in memory at any time.
+//! spans are held in memory at any time — plus, with the OTLP exporter, the few encoded
+//! requests (≤ one batch each) still waiting for their answer (`otlp::MAX_IN_FLIGHT`).
 
 use crate::span::SpanRecord;
 use crate::stats::Counters;
@@ -133,11 +134,24 @@ impl Queue {
 /// One chunk (≤ max batch) of the records taken from the queue, moved out in order.
 pub(crate) type Chunk<'a, 'b> = std::iter::Take<&'a mut std::vec::Drain<'b, SpanRecord>>;
 
+/// What became of a chunk handed to a [`BatchSink`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exported {
+    /// Delivered: the worker counts the spans as exported.
+    Done,
+    /// Sent and not yet answered: the sink reports the outcome itself, later, with
+    /// [`report`].
+    InFlight,
+}
+
 /// Where the worker sends batches.
 pub(crate) trait BatchSink: Send {
     /// Exports one chunk (≤ max batch). Returns Err(message) when the spans were lost.
-    fn export(&mut self, batch: Chunk<'_, '_>) -> Result<(), String>;
-    /// Called once when the worker stops.
+    fn export(&mut self, batch: Chunk<'_, '_>) -> Result<Exported, String>;
+    /// Waits (bounded by the export timeout) until every export still in flight has been
+    /// reported. Called before a flush is reported done.
+    fn finish_in_flight(&mut self) {}
+    /// Called once when the worker stops; waits for exports in flight (bounded).
     fn shutdown(&mut self);
 }
 
@@ -171,7 +185,7 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
     let mut next_deadline = Instant::now() + delay;
     loop {
         // Wait for a reason to export.
-        let (flush_gen, shutting_down) = {
+        let (flush_gen, flushing, shutting_down) = {
             let mut s = queue.signal.lock();
             loop {
                 if s.shutdown || s.flush_requested > s.flush_done || s.batch_ready {
@@ -185,7 +199,11 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
                 }
             }
             s.batch_ready = false;
-            (s.flush_requested, s.shutdown)
+            (
+                s.flush_requested,
+                s.flush_requested > s.flush_done,
+                s.shutdown,
+            )
         };
         next_deadline = Instant::now() + delay;
 
@@ -233,6 +251,11 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             break;
         }
 
+        // A flush (or shutdown) is done once what it covered has been answered, not merely
+        // sent.
+        if shutting_down || flushing {
+            sink.finish_in_flight();
+        }
         let mut s = queue.signal.lock();
         if flush_gen > s.flush_done {
             s.flush_done = flush_gen;
@@ -247,6 +270,16 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
 fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_, '_>) {
     let n = chunk.len() as u64;
     match sink.export(chunk) {
+        Ok(Exported::Done) => report(counters, n, Ok(())),
+        Ok(Exported::InFlight) => {}
+        Err(msg) => report(counters, n, Err(msg)),
+    }
+}
+
+/// Counts the outcome of exporting `n` spans (called by the worker, or by a sink for an
+/// export that was in flight).
+pub(crate) fn report(counters: &Counters, n: u64, result: Result<(), String>) {
+    match result {
         Ok(()) => {
             counters.exported.0.fetch_add(n, Relaxed);
         }

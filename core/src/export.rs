@@ -1,56 +1,26 @@
-//! Export: turning queued records into the SDK's `SpanData` (off the hot path, on the batch
-//! thread) and sending them — OTLP gRPC / HTTP protobuf / HTTP JSON through
-//! `opentelemetry-otlp`, a console printer, and an OTLP-JSON-lines file writer.
+//! Export: choosing the batch sink for the configured exporter. OTLP (gRPC, HTTP protobuf,
+//! HTTP JSON) goes through the core's direct encoder and transports ([`crate::otlp`]). The
+//! other exporters — console, the OTLP-JSON-lines file writer, none, and any SDK
+//! `SpanExporter` a Rust caller plugs in — take the SDK's `SpanData`, converted from the
+//! queued records here (off the hot path, on the batch thread).
 
-use crate::batch::{BatchSink, Chunk};
-use crate::config::{Compression, Config, ExporterKind, OtlpConfig, Protocol};
+use crate::batch::{BatchSink, Chunk, Exported};
+use crate::config::{Config, ExporterKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::otlp_encode::{truncate_all, truncate_value};
 use crate::pipeline::Scopes;
 use crate::redaction::Redactor;
 use crate::span::{to_system_time, SpanRecord};
+use crate::stats::Counters;
 use crate::types::{SpanContext, SpanKind, Status, Value};
 use opentelemetry::trace as ot;
-use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 use opentelemetry_sdk::Resource;
 use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
-
-fn truncate_str(s: &str, max: usize) -> Option<&str> {
-    if s.len() <= max {
-        return None; // fewer bytes than the limit: fewer characters too
-    }
-    s.char_indices().nth(max).map(|(cut, _)| &s[..cut])
-}
-
-/// Truncates string values (and string array elements) to `limit` characters.
-fn truncate_value(v: &mut opentelemetry::Value, limit: usize) {
-    match v {
-        opentelemetry::Value::String(s) => {
-            if let Some(t) = truncate_str(s.as_str(), limit) {
-                *s = StringValue::from(t.to_string());
-            }
-        }
-        opentelemetry::Value::Array(Array::String(items)) => {
-            for s in items.iter_mut() {
-                if let Some(t) = truncate_str(s.as_str(), limit) {
-                    *s = StringValue::from(t.to_string());
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn truncate_all(attrs: &mut [KeyValue], limit: Option<usize>) {
-    if let Some(max) = limit {
-        for kv in attrs {
-            truncate_value(&mut kv.value, max);
-        }
-    }
-}
 
 /// Converts a plain value for the SDK, truncating strings to the value-length limit.
 pub(crate) fn to_otel_value(v: Value, limit: Option<usize>) -> opentelemetry::Value {
@@ -157,7 +127,17 @@ pub(crate) trait Export: Send {
     fn shutdown(&mut self);
 }
 
-/// The batch sink: converts records and hands them to an [`Export`].
+/// What a batch sink needs from the pipeline besides the configuration and resource.
+pub(crate) struct SinkContext {
+    /// The pipeline's instrumentation scopes (records name theirs by index).
+    pub scopes: Arc<Scopes>,
+    /// For sinks that report the outcome of exports still in flight.
+    pub counters: Arc<Counters>,
+    pub redactor: Option<Redactor>,
+    pub value_length_limit: Option<usize>,
+}
+
+/// The batch sink for `SpanData` exporters: converts records and hands them to an [`Export`].
 pub(crate) struct Sink {
     export: Box<dyn Export>,
     redactor: Option<Redactor>,
@@ -168,24 +148,19 @@ pub(crate) struct Sink {
 }
 
 impl Sink {
-    pub(crate) fn new(
-        export: Box<dyn Export>,
-        redactor: Option<Redactor>,
-        scopes: Arc<Scopes>,
-        value_length_limit: Option<usize>,
-    ) -> Sink {
+    pub(crate) fn new(export: Box<dyn Export>, ctx: SinkContext) -> Sink {
         Sink {
             export,
-            redactor,
-            scopes,
+            redactor: ctx.redactor,
+            scopes: ctx.scopes,
             cache: Vec::new(),
-            value_length_limit,
+            value_length_limit: ctx.value_length_limit,
         }
     }
 }
 
 impl BatchSink for Sink {
-    fn export(&mut self, batch: Chunk<'_, '_>) -> std::result::Result<(), String> {
+    fn export(&mut self, batch: Chunk<'_, '_>) -> std::result::Result<Exported, String> {
         let fallback = InstrumentationScope::default();
         let mut data = Vec::with_capacity(batch.len());
         for r in batch {
@@ -202,7 +177,10 @@ impl BatchSink for Sink {
                 self.redactor.as_ref(),
             ));
         }
-        self.export.export(data).map_err(|e| e.to_string())
+        self.export
+            .export(data)
+            .map(|()| Exported::Done)
+            .map_err(|e| e.to_string())
     }
 
     fn shutdown(&mut self) {
@@ -285,232 +263,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the export runtime: {e}")))
-}
-
-fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .map_err(|e| Error::invalid_config(format!("cannot read {what} '{}': {e}", path.display())))
-}
-
-fn grpc_endpoint(otlp: &OtlpConfig) -> String {
-    if otlp.endpoint.contains("://") {
-        otlp.endpoint.clone()
-    } else if otlp.insecure {
-        format!("http://{}", otlp.endpoint)
-    } else {
-        format!("https://{}", otlp.endpoint)
-    }
-}
-
-/// Builds the OTLP exporter for `otlp`, inside `runtime`'s context.
-fn otlp_export(
-    otlp: &OtlpConfig,
-    resource: &Resource,
-    export_timeout: Duration,
-) -> Result<Box<dyn Export>> {
-    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-    let rt = runtime()?;
-    let _guard = rt.enter();
-    let build_err = |e: opentelemetry_otlp::ExporterBuildError| {
-        Error::invalid_config(format!("cannot build the OTLP exporter: {e}"))
-    };
-    // Each attempt is bounded by the OTLP timeout, all retries by the batch export timeout.
-    let timeout = otlp.timeout;
-    let total = export_timeout.max(timeout);
-    let exporter = match otlp.protocol {
-        Protocol::Grpc => {
-            let mut metadata = tonic::metadata::MetadataMap::new();
-            for (k, v) in &otlp.headers {
-                let key =
-                    tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-                        .map_err(|_| Error::invalid_config(format!("invalid header name '{k}'")))?;
-                let val = tonic::metadata::MetadataValue::try_from(v.as_str()).map_err(|_| {
-                    Error::invalid_config(format!("invalid value for header '{k}'"))
-                })?;
-                metadata.insert(key, val);
-            }
-            // opentelemetry-otlp merges the OTEL_EXPORTER_OTLP_*HEADERS environment over any
-            // metadata it is given; the configuration already resolved headers (explicit option
-            // > environment), so an interceptor — which runs after that merge — sends exactly
-            // the resolved set.
-            let mut b = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(grpc_endpoint(otlp))
-                .with_timeout(timeout)
-                .with_interceptor(move |mut req: tonic::Request<()>| {
-                    *req.metadata_mut() = metadata.clone();
-                    Ok(req)
-                });
-            if otlp.compression == Compression::Gzip {
-                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            let endpoint = grpc_endpoint(otlp);
-            if endpoint.starts_with("https://")
-                || otlp.certificate.is_some()
-                || otlp.client_certificate.is_some()
-            {
-                let mut tls = tonic::transport::ClientTlsConfig::new().with_enabled_roots();
-                if let Some(ca) = &otlp.certificate {
-                    tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(read_file(
-                        "certificate",
-                        ca,
-                    )?));
-                }
-                if let (Some(cert), Some(key)) = (&otlp.client_certificate, &otlp.client_key) {
-                    tls = tls.identity(tonic::transport::Identity::from_pem(
-                        read_file("client certificate", cert)?,
-                        read_file("client key", key)?,
-                    ));
-                }
-                if let Some(host) = host_of(&endpoint) {
-                    tls = tls.domain_name(host);
-                }
-                b = b.with_tls_config(tls);
-            }
-            b.build().map_err(build_err)?
-        }
-        Protocol::HttpProtobuf | Protocol::HttpJson => {
-            let mut client = reqwest::Client::builder().timeout(timeout);
-            if let Some(ca) = &otlp.certificate {
-                let cert = reqwest::Certificate::from_pem(&read_file("certificate", ca)?).map_err(
-                    |e| {
-                        Error::invalid_config(format!(
-                            "invalid certificate '{}': {e}",
-                            ca.display()
-                        ))
-                    },
-                )?;
-                client = client.add_root_certificate(cert);
-            }
-            if let (Some(cert), Some(key)) = (&otlp.client_certificate, &otlp.client_key) {
-                let mut pem = read_file("client certificate", cert)?;
-                pem.push(b'\n');
-                pem.extend(read_file("client key", key)?);
-                let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                    Error::invalid_config(format!("invalid client certificate/key: {e}"))
-                })?;
-                client = client.identity(id);
-            }
-            let client = client
-                .build()
-                .map_err(|e| Error::invalid_config(format!("cannot build the HTTP client: {e}")))?;
-            let client = ExactHeaders::new(client, &otlp.headers, otlp.compression)?;
-            let mut b = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_http_client(client)
-                .with_endpoint(otlp.endpoint.clone())
-                .with_timeout(timeout)
-                .with_protocol(if otlp.protocol == Protocol::HttpJson {
-                    opentelemetry_otlp::Protocol::HttpJson
-                } else {
-                    opentelemetry_otlp::Protocol::HttpBinary
-                });
-            if otlp.compression == Compression::Gzip {
-                b = b.with_compression(opentelemetry_otlp::Compression::Gzip);
-            }
-            b.build().map_err(build_err)?
-        }
-    };
-    drop(_guard);
-    Ok(Box::new(SdkExport::new(exporter, resource, rt, total)))
-}
-
-/// The HTTP client handed to opentelemetry-otlp. That crate merges the
-/// `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS` environment over the headers it is given (and decodes
-/// their values a second time), and turns gzip on from `OTEL_EXPORTER_OTLP_*COMPRESSION` when it
-/// is told nothing. The configuration already resolved both (explicit option > environment >
-/// default), so this client sends exactly the resolved headers and compression.
-#[derive(Debug)]
-struct ExactHeaders {
-    inner: reqwest::Client,
-    headers: http::HeaderMap,
-    /// Header names the crate may have added from the environment.
-    env_names: Vec<http::HeaderName>,
-    gzip: bool,
-}
-
-impl ExactHeaders {
-    fn new(
-        inner: reqwest::Client,
-        headers: &[(String, String)],
-        compression: Compression,
-    ) -> Result<Self> {
-        let mut map = http::HeaderMap::new();
-        for (k, v) in headers {
-            let name = http::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| Error::invalid_config(format!("invalid header name '{k}'")))?;
-            let value = http::HeaderValue::from_str(v)
-                .map_err(|_| Error::invalid_config(format!("invalid value for header '{k}'")))?;
-            map.insert(name, value);
-        }
-        let env_names = [
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            "OTEL_EXPORTER_OTLP_HEADERS",
-        ]
-        .iter()
-        .filter_map(|var| std::env::var(var).ok())
-        .flat_map(|list| {
-            list.split(',')
-                .filter_map(|item| {
-                    item.split_once('=')
-                        .map(|(k, _)| k.trim().to_ascii_lowercase())
-                })
-                .filter_map(|k| http::HeaderName::from_bytes(k.as_bytes()).ok())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-        Ok(ExactHeaders {
-            inner,
-            headers: map,
-            env_names,
-            gzip: compression == Compression::Gzip,
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl opentelemetry_http::HttpClient for ExactHeaders {
-    async fn send_bytes(
-        &self,
-        mut request: http::Request<bytes::Bytes>,
-    ) -> std::result::Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
-        let h = request.headers_mut();
-        for name in &self.env_names {
-            h.remove(name);
-        }
-        for (name, value) in &self.headers {
-            h.insert(name.clone(), value.clone());
-        }
-        let env_gzip = h
-            .get(http::header::CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        if env_gzip && !self.gzip {
-            // Compression was configured off explicitly; undo what the environment turned on.
-            let mut plain = Vec::with_capacity(request.body().len() * 4);
-            std::io::Read::read_to_end(
-                &mut flate2::read::GzDecoder::new(&request.body()[..]),
-                &mut plain,
-            )?;
-            request.headers_mut().remove(http::header::CONTENT_ENCODING);
-            request.headers_mut().remove(http::header::CONTENT_LENGTH);
-            *request.body_mut() = bytes::Bytes::from(plain);
-        }
-        self.inner.send_bytes(request).await
-    }
-}
-
-fn host_of(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split('/').next()?;
-    let host = if let Some(stripped) = authority.strip_prefix('[') {
-        stripped.split(']').next()?
-    } else {
-        authority
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(authority)
-    };
-    Some(host.to_string())
 }
 
 /// Prints one line per span to stdout (`OTEL_TRACES_EXPORTER=console`).
@@ -626,13 +378,29 @@ impl Export for NoExport {
     fn shutdown(&mut self) {}
 }
 
-/// Builds the exporter the configuration asks for.
-pub(crate) fn build(config: &Config, resource: &Resource) -> Result<Box<dyn Export>> {
+/// Builds the batch sink for the exporter the configuration asks for.
+pub(crate) fn build(
+    config: &Config,
+    resource: &Resource,
+    ctx: SinkContext,
+) -> Result<Box<dyn BatchSink>> {
+    let spans = |export: Box<dyn Export>, ctx| Ok(Box::new(Sink::new(export, ctx)) as Box<_>);
     match config.exporter {
-        ExporterKind::Otlp => otlp_export(&config.otlp, resource, config.batch.export_timeout),
-        ExporterKind::Console => Ok(Box::new(ConsoleExport)),
-        ExporterKind::File => Ok(Box::new(FileExport::open(&config.file_path, resource)?)),
-        ExporterKind::None => Ok(Box::new(NoExport)),
+        ExporterKind::Otlp => Ok(Box::new(crate::otlp::OtlpSink::new(
+            &config.otlp,
+            resource,
+            ctx.scopes,
+            ctx.counters,
+            ctx.value_length_limit,
+            ctx.redactor,
+            config.batch.export_timeout,
+        )?)),
+        ExporterKind::Console => spans(Box::new(ConsoleExport), ctx),
+        ExporterKind::File => spans(
+            Box::new(FileExport::open(&config.file_path, resource)?),
+            ctx,
+        ),
+        ExporterKind::None => spans(Box::new(NoExport), ctx),
     }
 }
 
@@ -642,26 +410,16 @@ mod tests {
 
     #[test]
     fn truncation_is_by_characters_on_boundaries() {
-        assert_eq!(truncate_str("héllo", 2), Some("hé"));
-        assert_eq!(truncate_str("abc", 5), None);
-        assert_eq!(truncate_str("abc", 3), None);
-        assert_eq!(truncate_str("日本語テキスト", 3), Some("日本語"));
-        assert_eq!(truncate_str("日本", 2), None);
+        let mut v = to_otel_value(Value::from("héllo"), Some(2));
+        assert_eq!(v.as_str(), "hé");
+        v = to_otel_value(Value::from("日本語テキスト"), Some(3));
+        assert_eq!(v.as_str(), "日本語");
+        v = to_otel_value(Value::from("日本"), Some(2));
+        assert_eq!(v.as_str(), "日本");
+        v = to_otel_value(Value::from("abc"), Some(3));
+        assert_eq!(v.as_str(), "abc");
         let mut v = opentelemetry::Value::from("abcdef");
         truncate_value(&mut v, 2);
         assert_eq!(v.as_str(), "ab");
-    }
-
-    #[test]
-    fn host_parsing() {
-        assert_eq!(
-            host_of("https://localhost:4317").as_deref(),
-            Some("localhost")
-        );
-        assert_eq!(host_of("https://[::1]:4317/x").as_deref(), Some("::1"));
-        assert_eq!(
-            host_of("https://example.test").as_deref(),
-            Some("example.test")
-        );
     }
 }

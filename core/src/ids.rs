@@ -30,7 +30,7 @@ fn seed() -> u64 {
 }
 
 #[inline]
-fn next_u64() -> u64 {
+pub(crate) fn next_u64() -> u64 {
     RNG.with(|cell| {
         let (epoch, mut state) = cell.get();
         let now = EPOCH.load(Ordering::Relaxed);

@@ -35,6 +35,8 @@ pub mod diag;
 pub mod error;
 mod export;
 mod ids;
+mod otlp;
+mod otlp_encode;
 mod pipeline;
 pub mod propagation;
 pub mod redaction;

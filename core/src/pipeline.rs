@@ -1,10 +1,11 @@
 //! The pipeline behind a provider: sampler, propagators, counters, the batch queue and its
 //! worker. Spans keep it alive through their tracer.
 
+use crate::batch::BatchSink;
 use crate::batch::{self, Queue};
 use crate::config::{Config, ConfigWarning};
 use crate::error::{Error, ErrorKind, Result};
-use crate::export::{self, Export, Sink};
+use crate::export::{self, SinkContext};
 use crate::ids;
 use crate::propagation::Propagators;
 use crate::redaction::Redactor;
@@ -19,9 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Builds the exporter for a (re)started worker: the configured one, or a caller's.
+/// Builds the batch sink for a (re)started worker: the configured exporter, or a caller's.
 pub(crate) type ExportFactory =
-    Box<dyn Fn(&Config, &Resource) -> Result<Box<dyn Export>> + Send + Sync>;
+    Box<dyn Fn(&Config, &Resource, SinkContext) -> Result<Box<dyn BatchSink>> + Send + Sync>;
 
 /// What a tracer shares with its spans.
 #[derive(Debug)]
@@ -260,16 +261,19 @@ fn start_worker(
     factory: &ExportFactory,
 ) -> Result<Arc<Queue>> {
     let resource = crate::resource::build(config);
-    let export = factory(config, &resource)?;
+    let sink = factory(
+        config,
+        &resource,
+        SinkContext {
+            scopes: scopes.clone(),
+            counters: counters.clone(),
+            redactor: Redactor::new(&config.redaction),
+            value_length_limit: config.limits.attribute_value_length,
+        },
+    )?;
     let queue = Arc::new(Queue::new(
         config.batch.max_queue_size,
         config.batch.max_export_batch_size,
-    ));
-    let sink = Box::new(Sink::new(
-        export,
-        Redactor::new(&config.redaction),
-        scopes.clone(),
-        config.limits.attribute_value_length,
     ));
     batch::spawn_worker(
         queue.clone(),

@@ -142,6 +142,19 @@ impl Redactor {
         }
     }
 
+    /// Redacts a queued span record in place, as [`redact_span`](Self::redact_span) does a
+    /// `SpanData`: span, event and link attributes (the direct OTLP encoder exports records
+    /// without building `SpanData`).
+    pub(crate) fn redact_record(&self, record: &mut crate::span::SpanRecord) {
+        self.redact_attributes(&mut record.attributes);
+        for event in record.events.iter_mut() {
+            self.redact_attributes(&mut event.attributes);
+        }
+        for link in record.links.iter_mut() {
+            self.redact_attributes(&mut link.attributes);
+        }
+    }
+
     /// The primitive: returns `Some(new string)` when `value`, the value of attribute `key`,
     /// must change, `None` when it can be exported as is.
     ///
