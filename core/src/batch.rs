@@ -29,11 +29,17 @@ struct Signal {
     exited: bool,
 }
 
+/// How often (in pushed spans) producers update [`Queue::approx_len`].
+const HINT_EVERY: usize = 64;
+
 /// The queue shared by producers and the worker.
 #[derive(Debug)]
 pub(crate) struct Queue {
     buf: Mutex<Vec<SpanRecord>>,
-    /// `buf.len()` as of the last push or take, for the worker to poll without the lock.
+    /// `buf.len()` as of the last take or the last push that made it a multiple of
+    /// [`HINT_EVERY`], for the worker to poll without the lock. Producers write it once per
+    /// `HINT_EVERY` spans, not per span: a store per span to a line the worker is polling
+    /// would cost the producer a cache-line transfer on every push.
     approx_len: AtomicUsize,
     signal: Mutex<Signal>,
     wake: Condvar,
@@ -55,19 +61,25 @@ impl Queue {
         }
     }
 
-    /// Enqueues a finished span. Returns false (and drops it) when the queue is full.
+    /// Enqueues the finished span in `slot`, leaving `None` there. Returns false (and drops
+    /// it, outside the lock) when the queue is full; an empty slot counts as enqueued.
     #[inline]
-    pub(crate) fn push(&self, record: SpanRecord) -> bool {
+    pub(crate) fn push_from(&self, slot: &mut Option<SpanRecord>) -> bool {
         let len = {
             let mut buf = self.buf.lock();
             if buf.len() >= self.max_queue {
                 drop(buf);
-                drop(record);
+                *slot = None;
                 return false;
             }
-            buf.push(record);
+            match slot.take() {
+                Some(record) => buf.push(record),
+                None => return true,
+            }
             let len = buf.len();
-            self.approx_len.store(len, Relaxed);
+            if len % HINT_EVERY == 0 {
+                self.approx_len.store(len, Relaxed);
+            }
             len
         };
         if len == self.max_batch {
