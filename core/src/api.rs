@@ -293,22 +293,30 @@ impl Tracer {
             return Span::non_recording(ctx);
         }
         let start = options.start_time.unwrap_or_else(now_unix_nanos);
-        let mut record = SpanRecord::new(
-            self.shared.scope,
-            ctx,
-            options.parent,
-            name,
-            options.kind,
-            start,
+        // Built in place inside the span, then filled: building the record first and moving
+        // it into the span would copy its few hundred bytes on every start.
+        let mut span = Span::recording(
+            self.shared.clone(),
+            SpanRecord::new(
+                self.shared.scope,
+                ctx,
+                options.parent,
+                name,
+                options.kind,
+                start,
+            ),
         );
-        let limits = &p.config.limits;
-        for (k, v) in options.attributes {
-            record.set_attribute(limits, k, v);
+        if !options.attributes.is_empty() || !options.links.is_empty() {
+            span.with_record(|limits, record| {
+                for (k, v) in options.attributes {
+                    record.set_attribute(limits, k, v);
+                }
+                for l in options.links {
+                    record.add_link(limits, l);
+                }
+            });
         }
-        for l in options.links {
-            record.add_link(limits, l);
-        }
-        Span::recording(self.shared.clone(), record)
+        span
     }
 
     /// Decides a span's identity and sampling at its start, for hosts that keep the live span

@@ -30,11 +30,17 @@ struct Signal {
     exited: bool,
 }
 
+/// How often (in pushed spans) producers update [`Queue::approx_len`].
+const HINT_EVERY: usize = 64;
+
 /// The queue shared by producers and the worker.
 #[derive(Debug)]
 pub(crate) struct Queue {
     buf: Mutex<Vec<SpanRecord>>,
-    /// `buf.len()` as of the last push or take, for the worker to poll without the lock.
+    /// `buf.len()` as of the last take or the last push that made it a multiple of
+    /// [`HINT_EVERY`], for the worker to poll without the lock. Producers write it once per
+    /// `HINT_EVERY` spans, not per span: a store per span to a line the worker is polling
+    /// would cost the producer a cache-line transfer on every push.
     approx_len: AtomicUsize,
     signal: Mutex<Signal>,
     wake: Condvar,
@@ -56,19 +62,25 @@ impl Queue {
         }
     }
 
-    /// Enqueues a finished span. Returns false (and drops it) when the queue is full.
+    /// Enqueues the finished span in `slot`, leaving `None` there. Returns false (and drops
+    /// it, outside the lock) when the queue is full; an empty slot counts as enqueued.
     #[inline]
-    pub(crate) fn push(&self, record: SpanRecord) -> bool {
+    pub(crate) fn push_from(&self, slot: &mut Option<SpanRecord>) -> bool {
         let len = {
             let mut buf = self.buf.lock();
             if buf.len() >= self.max_queue {
                 drop(buf);
-                drop(record);
+                *slot = None;
                 return false;
             }
-            buf.push(record);
+            match slot.take() {
+                Some(record) => buf.push(record),
+                None => return true,
+            }
             let len = buf.len();
-            self.approx_len.store(len, Relaxed);
+            if len % HINT_EVERY == 0 {
+                self.approx_len.store(len, Relaxed);
+            }
             len
         };
         if len == self.max_batch {
@@ -292,5 +304,59 @@ pub(crate) fn report(counters: &Counters, n: u64, result: Result<(), String>) {
                 &format!("export of {n} spans failed, they are dropped (further failures are counted in stats, not logged): {msg}"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{SpanContext, SpanKind};
+
+    fn record() -> Option<SpanRecord> {
+        Some(SpanRecord::new(
+            0,
+            SpanContext::default(),
+            None,
+            "s".into(),
+            SpanKind::Internal,
+            0,
+        ))
+    }
+
+    #[test]
+    fn the_length_hint_is_written_once_per_hint_every_pushes() {
+        let q = Queue::new(2048, 512);
+        for _ in 0..HINT_EVERY - 1 {
+            let mut slot = record();
+            assert!(q.push_from(&mut slot));
+            assert!(slot.is_none());
+        }
+        // The worker's hint is untouched until a multiple of HINT_EVERY is reached.
+        assert_eq!(q.approx_len.load(Relaxed), 0);
+        assert!(q.push_from(&mut record()));
+        assert_eq!(q.approx_len.load(Relaxed), HINT_EVERY);
+        assert_eq!(q.len(), HINT_EVERY);
+        let taken = q.take_all(Vec::new());
+        assert_eq!(taken.len(), HINT_EVERY);
+        assert_eq!(q.approx_len.load(Relaxed), 0);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_empties_the_slot() {
+        let q = Queue::new(3, 3);
+        for _ in 0..3 {
+            assert!(q.push_from(&mut record()));
+        }
+        let mut slot = record();
+        assert!(!q.push_from(&mut slot));
+        assert!(
+            slot.is_none(),
+            "a refused record is dropped, not left with the caller"
+        );
+        assert_eq!(q.len(), 3);
+        // An empty slot (nothing to enqueue) is not a refusal once there is room.
+        let _ = q.take_all(Vec::new());
+        assert!(q.push_from(&mut None));
+        assert_eq!(q.len(), 0);
     }
 }

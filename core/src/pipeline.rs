@@ -173,15 +173,29 @@ impl Pipeline {
     /// Takes a finished span. Never blocks on export.
     #[inline]
     pub(crate) fn on_end(&self, record: SpanRecord) {
+        self.on_end_slot(&mut Some(record));
+    }
+
+    /// Takes the finished span out of `slot` (leaving `None`): into the queue when it is
+    /// sampled and there is room, otherwise dropped (and counted). Taking it by slot lets the
+    /// record be moved once, from the live span straight into the queue's buffer.
+    #[inline]
+    pub(crate) fn on_end_slot(&self, slot: &mut Option<SpanRecord>) {
+        let sampled = match slot {
+            Some(record) => record.context.is_sampled(),
+            None => return,
+        };
         self.counters.ended.0.fetch_add(1, Relaxed);
-        if !record.context.is_sampled() {
-            return; // record-only spans are not exported
+        if !sampled {
+            *slot = None; // record-only spans are not exported
+            return;
         }
         if self.is_shutdown() {
+            *slot = None;
             self.counters.dropped_shutdown.0.fetch_add(1, Relaxed);
             return;
         }
-        if !self.queue().push(record) {
+        if !self.queue().push_from(slot) {
             self.counters.dropped_queue_full.0.fetch_add(1, Relaxed);
             // Once per pipeline, and only a load per drop after that: a full queue must not
             // make every further span slower.

@@ -242,6 +242,7 @@ fn limited_attributes(input: Vec<Attribute>, limit: usize) -> (Vec<KeyValue>, u3
 }
 
 impl SpanRecord {
+    #[inline(always)]
     pub(crate) fn new(
         scope: u32,
         context: SpanContext,
@@ -273,14 +274,18 @@ impl SpanRecord {
         }
     }
 
+    /// As [`set_attribute`] (the free function), written out for the inline vector so that
+    /// the new pair is built in its slot with a plain `push` rather than through `Extend`.
+    #[inline]
     pub(crate) fn set_attribute(&mut self, limits: &LimitsConfig, key: Key, value: Value) {
-        set_attribute(
-            &mut self.attributes,
-            &mut self.dropped_attributes,
-            limits.attribute_count,
-            key,
-            value,
-        );
+        if let Some(slot) = self.attributes.iter_mut().find(|kv| kv.key.as_str() == key) {
+            slot.value = to_otel_value(value);
+        } else if self.attributes.len() < limits.attribute_count {
+            self.attributes
+                .push(KeyValue::new(to_otel_key(key), to_otel_value(value)));
+        } else {
+            self.dropped_attributes = self.dropped_attributes.saturating_add(1);
+        }
     }
 
     pub(crate) fn add_event(&mut self, limits: &LimitsConfig, event: Event) {
@@ -344,34 +349,51 @@ impl SpanRecord {
     }
 }
 
-/// The recording part of a live span.
-#[derive(Debug)]
-struct Live {
-    tracer: Arc<TracerShared>,
-    record: SpanRecord,
-}
-
 /// A live span. Methods take `&mut self` and never block; a binding that shares a span
 /// between threads wraps it in its own lock. After `end` (or for a non-recording span) every
 /// method is a cheap no-op, and ending twice is harmless.
 #[derive(Debug)]
 pub struct Span {
     context: SpanContext,
-    live: Option<Live>,
+    /// The tracer while recording; `None` after `end` or for a non-recording span.
+    tracer: Option<Arc<TracerShared>>,
+    /// The record being built, present exactly while `tracer` is. Kept as its own slot (not
+    /// bundled with the tracer) so that `end` moves it straight from here into the queue.
+    record: Option<SpanRecord>,
 }
 
 impl Span {
+    #[inline(always)]
     pub(crate) fn recording(tracer: Arc<TracerShared>, record: SpanRecord) -> Span {
         Span {
             context: record.context.clone(),
-            live: Some(Live { tracer, record }),
+            tracer: Some(tracer),
+            record: Some(record),
         }
     }
 
     pub(crate) fn non_recording(context: SpanContext) -> Span {
         Span {
             context,
-            live: None,
+            tracer: None,
+            record: None,
+        }
+    }
+
+    /// The limits and the record, while recording.
+    #[inline]
+    fn live(&mut self) -> Option<(&LimitsConfig, &mut SpanRecord)> {
+        match (&self.tracer, &mut self.record) {
+            (Some(t), Some(r)) => Some((&t.pipeline.config.limits, r)),
+            _ => None,
+        }
+    }
+
+    /// Runs `f` on the limits and the record, while recording.
+    #[inline]
+    pub(crate) fn with_record(&mut self, f: impl FnOnce(&LimitsConfig, &mut SpanRecord)) {
+        if let Some((limits, record)) = self.live() {
+            f(limits, record);
         }
     }
 
@@ -382,70 +404,71 @@ impl Span {
 
     /// True until `end` for a sampled or record-only span.
     pub fn is_recording(&self) -> bool {
-        self.live.is_some()
+        self.tracer.is_some()
     }
 
     /// Sets an attribute; an existing key is overwritten.
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Key>, value: impl Into<Value>) {
-        if let Some(l) = self.live.as_mut() {
-            let limits = &l.tracer.pipeline.config.limits;
-            l.record.set_attribute(limits, key.into(), value.into());
+        if let Some((limits, record)) = self.live() {
+            record.set_attribute(limits, key.into(), value.into());
         }
     }
 
     /// Sets many attributes.
     pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = Attribute>) {
-        if let Some(l) = self.live.as_mut() {
-            let limits = &l.tracer.pipeline.config.limits;
+        if let Some((limits, record)) = self.live() {
             for (k, v) in attributes {
-                l.record.set_attribute(limits, k, v);
+                record.set_attribute(limits, k, v);
             }
         }
     }
 
     /// Adds an event.
     pub fn add_event(&mut self, event: Event) {
-        if let Some(l) = self.live.as_mut() {
-            l.record.add_event(&l.tracer.pipeline.config.limits, event);
+        if let Some((limits, record)) = self.live() {
+            record.add_event(limits, event);
         }
     }
 
     /// Adds a link after start.
     pub fn add_link(&mut self, link: Link) {
-        if let Some(l) = self.live.as_mut() {
-            l.record.add_link(&l.tracer.pipeline.config.limits, link);
+        if let Some((limits, record)) = self.live() {
+            record.add_link(limits, link);
         }
     }
 
     /// Sets the status: `Unset` is ignored, `Ok` is final.
     pub fn set_status(&mut self, status: Status) {
-        if let Some(l) = self.live.as_mut() {
-            l.record.set_status(status);
+        if let Some((_, record)) = self.live() {
+            record.set_status(status);
         }
     }
 
     /// Replaces the name.
     pub fn update_name(&mut self, name: impl Into<Cow<'static, str>>) {
-        if let Some(l) = self.live.as_mut() {
-            l.record.name = name.into();
+        if let Some((_, record)) = self.live() {
+            record.name = name.into();
         }
     }
 
     /// Records an exception as an `exception` event.
     pub fn record_exception(&mut self, exception: Exception) {
-        if let Some(l) = self.live.as_mut() {
-            l.record
-                .record_exception(&l.tracer.pipeline.config.limits, exception);
+        if let Some((limits, record)) = self.live() {
+            record.record_exception(limits, exception);
         }
     }
 
     /// Ends the span (at `end_time`, default now) and hands it to the pipeline. Never blocks.
     pub fn end(&mut self, end_time: Option<UnixNanos>) {
-        if let Some(Live { tracer, mut record }) = self.live.take() {
+        let Some(tracer) = self.tracer.take() else {
+            return;
+        };
+        if let Some(record) = self.record.as_mut() {
             let end = end_time.unwrap_or_else(now_unix_nanos);
             record.end = end.max(record.start);
-            tracer.pipeline.on_end(record);
         }
+        // The record moves from its slot here into the queue's buffer (or is dropped).
+        tracer.pipeline.on_end_slot(&mut self.record);
     }
 }
