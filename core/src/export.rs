@@ -81,25 +81,30 @@ pub(crate) fn to_span_data(
         r.attributes.drain(..).collect()
     };
     truncate_all(&mut attributes, limit);
+    // Most spans have neither events nor links: skip the (empty) conversions for them.
     let mut events = SpanEvents::default();
-    events.events = std::mem::take(&mut r.events)
-        .into_iter()
-        .map(|e| {
-            let mut a = e.attributes;
-            truncate_all(&mut a, limit);
-            ot::Event::new(e.name, to_system_time(e.time), a, e.dropped)
-        })
-        .collect();
+    if !r.events.is_empty() {
+        events.events = std::mem::take(&mut r.events)
+            .into_iter()
+            .map(|e| {
+                let mut a = e.attributes;
+                truncate_all(&mut a, limit);
+                ot::Event::new(e.name, to_system_time(e.time), a, e.dropped)
+            })
+            .collect();
+    }
     events.dropped_count = r.dropped_events;
     let mut links = SpanLinks::default();
-    links.links = std::mem::take(&mut r.links)
-        .into_iter()
-        .map(|l| {
-            let mut a = l.attributes;
-            truncate_all(&mut a, limit);
-            ot::Link::new(to_otel_context(&l.context), a, l.dropped)
-        })
-        .collect();
+    if !r.links.is_empty() {
+        links.links = std::mem::take(&mut r.links)
+            .into_iter()
+            .map(|l| {
+                let mut a = l.attributes;
+                truncate_all(&mut a, limit);
+                ot::Link::new(to_otel_context(&l.context), a, l.dropped)
+            })
+            .collect();
+    }
     links.dropped_count = r.dropped_links;
     let mut data = SpanData {
         span_context: to_otel_context(&r.context),
