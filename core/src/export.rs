@@ -64,51 +64,61 @@ fn to_otel_kind(k: SpanKind) -> ot::SpanKind {
 }
 
 /// Converts one queued record into the SDK's `SpanData`, applying value truncation and
-/// redaction. Mostly moves: the attributes are already in the SDK's form.
+/// redaction. Mostly moves: the attributes are already in the SDK's form. Takes out of the
+/// record only the parts `SpanData` owns (attributes, name, events, links, status), so the
+/// record itself stays in the taken vector, to be dropped there without being moved.
 pub(crate) fn to_span_data(
-    r: SpanRecord,
+    r: &mut SpanRecord,
     scope: &InstrumentationScope,
     limit: Option<usize>,
     redactor: Option<&Redactor>,
 ) -> SpanData {
-    // Inline attributes get their Vec here, on the export thread that also frees it.
-    let mut attributes = r.attributes.into_vec();
+    // Inline attributes get their Vec here, on the export thread that also frees it; a
+    // spilled vector hands over its heap block.
+    let mut attributes: Vec<opentelemetry::KeyValue> = if r.attributes.spilled() {
+        std::mem::take(&mut r.attributes).into_vec()
+    } else {
+        r.attributes.drain(..).collect()
+    };
     truncate_all(&mut attributes, limit);
+    // Most spans have neither events nor links: skip the (empty) conversions for them.
     let mut events = SpanEvents::default();
-    events.events = r
-        .events
-        .into_iter()
-        .map(|e| {
-            let mut a = e.attributes;
-            truncate_all(&mut a, limit);
-            ot::Event::new(e.name, to_system_time(e.time), a, e.dropped)
-        })
-        .collect();
+    if !r.events.is_empty() {
+        events.events = std::mem::take(&mut r.events)
+            .into_iter()
+            .map(|e| {
+                let mut a = e.attributes;
+                truncate_all(&mut a, limit);
+                ot::Event::new(e.name, to_system_time(e.time), a, e.dropped)
+            })
+            .collect();
+    }
     events.dropped_count = r.dropped_events;
     let mut links = SpanLinks::default();
-    links.links = r
-        .links
-        .into_iter()
-        .map(|l| {
-            let mut a = l.attributes;
-            truncate_all(&mut a, limit);
-            ot::Link::new(to_otel_context(&l.context), a, l.dropped)
-        })
-        .collect();
+    if !r.links.is_empty() {
+        links.links = std::mem::take(&mut r.links)
+            .into_iter()
+            .map(|l| {
+                let mut a = l.attributes;
+                truncate_all(&mut a, limit);
+                ot::Link::new(to_otel_context(&l.context), a, l.dropped)
+            })
+            .collect();
+    }
     links.dropped_count = r.dropped_links;
     let mut data = SpanData {
         span_context: to_otel_context(&r.context),
         parent_span_id: ot::SpanId::from_bytes(r.parent_span_id.0),
         parent_span_is_remote: r.parent_is_remote,
         span_kind: to_otel_kind(r.kind),
-        name: r.name,
+        name: std::mem::take(&mut r.name),
         start_time: to_system_time(r.start),
         end_time: to_system_time(r.end),
         attributes,
         dropped_attributes_count: r.dropped_attributes,
         events,
         links,
-        status: match r.status {
+        status: match std::mem::take(&mut r.status) {
             Status::Unset => ot::Status::Unset,
             Status::Ok => ot::Status::Ok,
             Status::Error(d) => ot::Status::error(d),
@@ -160,7 +170,7 @@ impl Sink {
 }
 
 impl BatchSink for Sink {
-    fn export(&mut self, batch: Chunk<'_, '_>) -> std::result::Result<Exported, String> {
+    fn export(&mut self, batch: Chunk<'_>) -> std::result::Result<Exported, String> {
         let fallback = InstrumentationScope::default();
         let mut data = Vec::with_capacity(batch.len());
         for r in batch {

@@ -478,7 +478,7 @@ impl OtlpSink {
 }
 
 impl BatchSink for OtlpSink {
-    fn export(&mut self, batch: Chunk<'_, '_>) -> std::result::Result<Exported, String> {
+    fn export(&mut self, batch: Chunk<'_>) -> std::result::Result<Exported, String> {
         let Some(rt) = self.runtime.as_ref() else {
             return Err("the exporter was shut down".into());
         };

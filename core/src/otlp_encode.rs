@@ -463,8 +463,7 @@ pub(crate) struct Encoder {
     /// path's forms.
     resource_proto: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
     sdk_scopes: Vec<InstrumentationScope>,
-    /// Scratch: the batch's records, their lengths, and the distinct scopes in order.
-    records: Vec<SpanRecord>,
+    /// Scratch: the batch's record lengths, and the distinct scopes in order.
     lens: Vec<usize>,
     groups: Vec<(u32, usize)>,
 }
@@ -503,7 +502,6 @@ impl Encoder {
             scopes: Vec::new(),
             limit,
             redactor,
-            records: Vec::new(),
             lens: Vec::new(),
             groups: Vec::new(),
         }
@@ -525,29 +523,18 @@ impl Encoder {
         i
     }
 
-    /// Encodes the records of `batch` (after applying the value-length limit and redaction)
-    /// as one request, replacing the contents of `out`, and drops the records. Returns how
-    /// many spans the request carries.
-    pub(crate) fn encode(
-        &mut self,
-        batch: impl Iterator<Item = SpanRecord>,
-        out: &mut Vec<u8>,
-    ) -> usize {
-        let mut records = std::mem::take(&mut self.records);
-        records.clear();
-        records.extend(batch.map(|mut r| {
-            prepare(&mut r, self.limit, self.redactor.as_ref());
-            r
-        }));
-        for r in &records {
+    /// Encodes the records of `batch` (after applying the value-length limit and redaction to
+    /// them in place) as one request, replacing the contents of `out`. The records stay where
+    /// they are (the batch worker drops them there). Returns how many spans the request
+    /// carries.
+    pub(crate) fn encode(&mut self, batch: &mut [SpanRecord], out: &mut Vec<u8>) -> usize {
+        for r in batch.iter_mut() {
+            prepare(r, self.limit, self.redactor.as_ref());
             self.scope(r.scope);
         }
         out.clear();
-        self.encode_records(&records, out);
-        let n = records.len();
-        records.clear();
-        self.records = records;
-        n
+        self.encode_records(batch, out);
+        batch.len()
     }
 
     /// The records of `batch` (value-length limit and redaction applied, as for
@@ -557,13 +544,13 @@ impl Encoder {
     /// the request and how many spans it carries.
     pub(crate) fn request_structs(
         &mut self,
-        batch: impl Iterator<Item = SpanRecord>,
+        batch: &mut [SpanRecord],
     ) -> (
         opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
         usize,
     ) {
         let fallback = InstrumentationScope::default();
-        let mut data = Vec::with_capacity(batch.size_hint().0);
+        let mut data = Vec::with_capacity(batch.len());
         for r in batch {
             let i = r.scope as usize;
             if i >= self.sdk_scopes.len() {
@@ -842,7 +829,7 @@ mod tests {
             .iter()
             .map(|r| {
                 crate::export::to_span_data(
-                    clone_record(r),
+                    &mut clone_record(r),
                     &scope_list[r.scope as usize],
                     limit,
                     redactor,
@@ -869,7 +856,8 @@ mod tests {
         let (s, _) = scopes();
         let mut enc = Encoder::new(resource, s, limit, redactor);
         let mut out = vec![0xff; 3]; // replaced, not appended to
-        let n = enc.encode(records.iter().map(clone_record), &mut out);
+        let mut batch: Vec<_> = records.iter().map(clone_record).collect();
+        let n = enc.encode(&mut batch, &mut out);
         assert_eq!(n, records.len());
         out
     }
@@ -1056,7 +1044,8 @@ mod tests {
         // One resource for both: its attribute order is a hash map's.
         let res = resource(true);
         let mut enc = Encoder::new(&res, s, Some(5), Redactor::new(&cfg));
-        let (req, n) = enc.request_structs(records.iter().map(clone_record));
+        let mut batch: Vec<_> = records.iter().map(clone_record).collect();
+        let (req, n) = enc.request_structs(&mut batch);
         assert_eq!(n, 3);
         let bytes = direct(&records, &res, Some(5), Redactor::new(&cfg));
         assert_eq!(req.encode_to_vec(), bytes);
@@ -1068,9 +1057,15 @@ mod tests {
         let mut enc = Encoder::new(&resource(false), s, None, None);
         let mut out = Vec::new();
         let one: Vec<_> = (0..5).map(|n| record(n, 0)).collect();
-        enc.encode(one.iter().map(clone_record), &mut out);
+        enc.encode(
+            &mut one.iter().map(clone_record).collect::<Vec<_>>(),
+            &mut out,
+        );
         let first = out.clone();
-        enc.encode(one.iter().map(clone_record), &mut out);
+        enc.encode(
+            &mut one.iter().map(clone_record).collect::<Vec<_>>(),
+            &mut out,
+        );
         assert_eq!(out, first);
     }
 }

@@ -99,6 +99,19 @@ fn a_busy_producer_loses_nothing_with_a_fast_back_end() {
         let st = p.stats();
         assert_eq!(st.spans_exported + st.spans_dropped, n, "{st:?}");
         assert_eq!(sink.spans.load(Ordering::Relaxed), st.spans_exported);
+        let per_span = producer_ns as f64 / n as f64;
+        let waited = (wait1 - wait0) as f64;
+        // The export thread's CPU per span, beside the producer's, for every attempt: the
+        // queue keeps up only while the first stays below the second.
+        eprintln!(
+            "attempt {}: dropped {} producer_ns_per_span {per_span:.0} worker_ns_per_span {:.0} \
+             worker_ran_ms {:.1} worker_waited_ms {:.1}",
+            attempts.len() + 1,
+            st.spans_dropped,
+            (run1 - run0) as f64 / n as f64,
+            (run1 - run0) as f64 / 1e6,
+            waited / 1e6,
+        );
         if st.spans_dropped == 0 {
             eprintln!(
                 "attempt {} lost nothing; earlier attempts: {attempts:?}",
@@ -106,8 +119,6 @@ fn a_busy_producer_loses_nothing_with_a_fast_back_end() {
             );
             return;
         }
-        let per_span = producer_ns as f64 / n as f64;
-        let waited = (wait1 - wait0) as f64;
         attempts.push(Attempt {
             dropped: st.spans_dropped,
             producer_ns_per_span: per_span,
