@@ -81,9 +81,10 @@ fn median(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let per_round: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
-    let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
+    // Command line: [spans per round] [rounds].
+    let argv: Vec<String> = std::env::args().collect();
+    let per_round: u32 = argv.get(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let rounds: usize = argv.get(2).and_then(|a| a.parse().ok()).unwrap_or(7);
     let opt = |k: &str, v: &str| (k.to_string(), OptionValue::Str(v.to_string()));
     let provider = Provider::new(&[
         opt("service_name", "bench"),

@@ -208,16 +208,7 @@ pub unsafe extern "C" fn polytrace_context_get_trace_state(
             .span_context
             .as_ref()
             .and_then(|sc| sc.trace_state.get(key));
-        let v = match found {
-            Some(v) => polytrace_str_t {
-                ptr: v.as_ptr().cast(),
-                len: v.len(),
-            },
-            None => polytrace_str_t {
-                ptr: std::ptr::null(),
-                len: 0,
-            },
-        };
+        let v = polytrace_str_t::borrow_or_null(found);
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_value, v, "out_value") }
     })
@@ -242,16 +233,7 @@ pub unsafe extern "C" fn polytrace_context_get_baggage(
         // SAFETY: forwarded.
         let key = unsafe { convert::text(key, key_len, "key") }?;
         let obj = CONTEXTS.get(context)?;
-        let v = match obj.baggage.get(key) {
-            Some(v) => polytrace_str_t {
-                ptr: v.as_ptr().cast(),
-                len: v.len(),
-            },
-            None => polytrace_str_t {
-                ptr: std::ptr::null(),
-                len: 0,
-            },
-        };
+        let v = polytrace_str_t::borrow_or_null(obj.baggage.get(key));
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_value, v, "out_value") }
     })
@@ -299,14 +281,8 @@ pub unsafe extern "C" fn polytrace_context_baggage_at(
             ))
         })?;
         let kv = polytrace_kv_t {
-            key: polytrace_str_t {
-                ptr: e.key.as_ptr().cast(),
-                len: e.key.len(),
-            },
-            value: polytrace_str_t {
-                ptr: e.value.as_ptr().cast(),
-                len: e.value.len(),
-            },
+            key: polytrace_str_t::borrow(&e.key),
+            value: polytrace_str_t::borrow(&e.value),
         };
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_entry, kv, "out_entry") }

@@ -29,6 +29,27 @@ pub struct polytrace_str_t {
     pub len: usize,
 }
 
+impl polytrace_str_t {
+    /// Borrows `s` (no NUL terminator): valid as long as `s` is.
+    pub(crate) fn borrow(s: &str) -> polytrace_str_t {
+        polytrace_str_t {
+            ptr: s.as_ptr().cast(),
+            len: s.len(),
+        }
+    }
+
+    /// `borrow` for a found value; NULL and length 0 for `None` ("not found").
+    pub(crate) fn borrow_or_null(s: Option<&str>) -> polytrace_str_t {
+        s.map_or(
+            polytrace_str_t {
+                ptr: std::ptr::null(),
+                len: 0,
+            },
+            polytrace_str_t::borrow,
+        )
+    }
+}
+
 /// A key/value pair of strings: a configuration option, or a propagation header.
 ///
 /// Ownership: borrowed when passed in; when polytrace fills it (`polytrace_provider_inject`),

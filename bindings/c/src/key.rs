@@ -115,10 +115,7 @@ pub unsafe extern "C" fn polytrace_key_text(
 ) -> *mut polytrace_error_t {
     call("polytrace_key_text", || {
         let text = key_text(key)?;
-        let s = convert::polytrace_str_t {
-            ptr: text.as_ptr().cast(),
-            len: text.len(),
-        };
+        let s = convert::polytrace_str_t::borrow(text);
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_text, s, "out_text") }
     })
