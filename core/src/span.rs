@@ -209,24 +209,39 @@ pub(crate) const INLINE_ATTRIBUTES: usize = 4;
 /// A span's attributes: inline up to [`INLINE_ATTRIBUTES`].
 pub(crate) type SpanAttributes = SmallVec<[KeyValue; INLINE_ATTRIBUTES]>;
 
+/// A list of attributes that takes a new pair with a plain `push` (for the inline vector, a
+/// write into its slot; `Extend` would go through the iterator machinery).
+pub(crate) trait PushAttribute: std::ops::DerefMut<Target = [KeyValue]> {
+    fn push_attribute(&mut self, kv: KeyValue);
+}
+
+impl PushAttribute for Vec<KeyValue> {
+    #[inline]
+    fn push_attribute(&mut self, kv: KeyValue) {
+        self.push(kv);
+    }
+}
+
+impl PushAttribute for SpanAttributes {
+    #[inline]
+    fn push_attribute(&mut self, kv: KeyValue) {
+        self.push(kv);
+    }
+}
+
 /// Sets `key` (overwriting an existing value, as the API specifies) within `limit` keys.
 #[inline]
-pub(crate) fn set_attribute<V>(
-    attrs: &mut V,
+pub(crate) fn set_attribute(
+    attrs: &mut impl PushAttribute,
     dropped: &mut u32,
     limit: usize,
     key: Key,
     value: Value,
-) where
-    V: std::ops::DerefMut<Target = [KeyValue]> + Extend<KeyValue>,
-{
+) {
     if let Some(slot) = attrs.iter_mut().find(|kv| kv.key.as_str() == key) {
         slot.value = to_otel_value(value);
     } else if attrs.len() < limit {
-        attrs.extend(std::iter::once(KeyValue::new(
-            to_otel_key(key),
-            to_otel_value(value),
-        )));
+        attrs.push_attribute(KeyValue::new(to_otel_key(key), to_otel_value(value)));
     } else {
         *dropped = dropped.saturating_add(1);
     }
@@ -274,18 +289,15 @@ impl SpanRecord {
         }
     }
 
-    /// As [`set_attribute`] (the free function), written out for the inline vector so that
-    /// the new pair is built in its slot with a plain `push` rather than through `Extend`.
     #[inline]
     pub(crate) fn set_attribute(&mut self, limits: &LimitsConfig, key: Key, value: Value) {
-        if let Some(slot) = self.attributes.iter_mut().find(|kv| kv.key.as_str() == key) {
-            slot.value = to_otel_value(value);
-        } else if self.attributes.len() < limits.attribute_count {
-            self.attributes
-                .push(KeyValue::new(to_otel_key(key), to_otel_value(value)));
-        } else {
-            self.dropped_attributes = self.dropped_attributes.saturating_add(1);
-        }
+        set_attribute(
+            &mut self.attributes,
+            &mut self.dropped_attributes,
+            limits.attribute_count,
+            key,
+            value,
+        );
     }
 
     pub(crate) fn add_event(&mut self, limits: &LimitsConfig, event: Event) {
