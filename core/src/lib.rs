@@ -35,6 +35,7 @@ pub mod diag;
 pub mod error;
 mod export;
 mod ids;
+pub mod intern;
 mod otlp;
 mod otlp_encode;
 mod pipeline;

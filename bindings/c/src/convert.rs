@@ -2,12 +2,12 @@
 //! length), attribute values, attribute arrays, option and carrier key/value lists.
 //!
 //! Every C string is borrowed for the duration of the call only: what the core keeps is copied
-//! (once, into Rust) or interned (see [`crate::intern`]). Nothing here trusts a length or a
+//! (once, into Rust) or interned (see [`polytrace_core::intern`]). Nothing here trusts a length or a
 //! pointer more than it must: NULL with a non-zero length, misaligned arrays and lengths over
 //! `isize::MAX` are `InvalidArgument`, and so is text that is not UTF-8.
 
-use crate::intern;
 use polytrace_core::config::OptionValue;
+use polytrace_core::intern;
 use polytrace_core::{Attribute, Error, Key, Result, SpanKind, Status, Value};
 use std::borrow::Cow;
 use std::ffi::{c_char, CStr};

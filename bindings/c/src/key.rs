@@ -12,7 +12,7 @@
 use crate::convert;
 use crate::error::{call, polytrace_error_t};
 use crate::handle::{decode_bits, encode_bits, tag};
-use crate::intern::{self, Table};
+use polytrace_core::intern::{self, Table};
 use polytrace_core::{Error, Result};
 use std::ffi::c_char;
 

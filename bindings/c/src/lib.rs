@@ -18,7 +18,6 @@ pub mod context;
 pub mod convert;
 pub mod error;
 mod handle;
-mod intern;
 pub mod key;
 pub mod provider;
 pub mod span;

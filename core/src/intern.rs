@@ -1,25 +1,26 @@
-//! Interning of short strings, so the hot path does not allocate for keys, span names and
-//! repeated short values.
+//! Interning of short strings, so a binding's hot path does not allocate for keys, span names
+//! and repeated short values.
 //!
 //! The core stores keys, names and string values as `Cow<'static, str>`: a Rust caller passing
-//! literals allocates nothing per attribute. A C caller's strings must be copied (the C memory
-//! is only borrowed for the call), which would cost one allocation per key and value, freed
-//! later on the export thread. Instead, a string that fits is copied once into a table and
-//! then shared as `&'static str` by every later span.
+//! literals allocates nothing per attribute. A binding's strings (C, Python, Node) are only
+//! borrowed for the call, so they must be copied, which would cost one allocation per key and
+//! value, freed later on the export thread. Instead, a string that fits is copied once into a
+//! table and then shared as `&'static str` by every later span.
 //!
-//! Two fixed tables (keys and names; values) of open-addressing slots, insert-only: a lookup is
-//! a hash and one or a few atomic loads, with no lock and no write, so threads do not contend.
-//! Memory is bounded: at most [`MAX_ENTRIES`] strings of at most `max_len` bytes per table; once
-//! full, strings are copied per call as before. High-cardinality values (ids, URLs) can fill the
-//! values table, which only means later values are copied; keys and names have their own table.
-//! Interned strings live until the process exits (reachable from the tables).
+//! Two fixed tables ([`KEYS`] for keys and names; [`VALUES`]) of open-addressing slots,
+//! insert-only: a lookup is a hash and one or a few atomic loads, with no lock and no write, so
+//! threads do not contend. Memory is bounded: at most [`MAX_ENTRIES`] strings of at most
+//! `max_len` bytes per table; once full, strings are copied per call as before.
+//! High-cardinality values (ids, URLs) can fill the values table, which only means later values
+//! are copied; keys and names have their own table. Interned strings live until the process
+//! exits (reachable from the tables).
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
 const SLOTS: usize = 4096;
 /// Most strings one table keeps (half its slots, so probes stay short).
-pub(crate) const MAX_ENTRIES: usize = SLOTS / 2;
+pub const MAX_ENTRIES: usize = SLOTS / 2;
 const MAX_PROBES: usize = 16;
 const RECENT: usize = 1024;
 
@@ -34,9 +35,10 @@ struct Entry {
     text: &'static str,
 }
 
-pub(crate) struct Table {
+/// A bounded, insert-only table of interned strings (see the module docs).
+pub struct Table {
     slots: [AtomicPtr<Entry>; SLOTS],
-    /// A cache in front of the table, indexed by the caller's pointer and length: C callers
+    /// A cache in front of the table, indexed by the caller's pointer and length: callers
     /// pass the same literal (same address) again and again, so a hit costs one load and one
     /// byte comparison, with no hashing of the text and no UTF-8 check (bytes equal to an
     /// interned string are valid UTF-8). Entries are only ever replaced, never freed.
@@ -46,9 +48,9 @@ pub(crate) struct Table {
 }
 
 /// Attribute keys, span names, event names.
-pub(crate) static KEYS: Table = Table::new(128);
+pub static KEYS: Table = Table::new(128);
 /// Short string attribute values.
-pub(crate) static VALUES: Table = Table::new(64);
+pub static VALUES: Table = Table::new(64);
 
 /// Equality of short byte strings without a call to `memcmp` (keys are mostly 4–32 bytes):
 /// 8-byte words, the last one overlapping.
@@ -106,7 +108,7 @@ fn hash(bytes: &[u8]) -> u64 {
 }
 
 impl Table {
-    pub(crate) const fn new(max_len: usize) -> Table {
+    pub const fn new(max_len: usize) -> Table {
         Table {
             slots: [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS],
             recent: [const { AtomicPtr::new(std::ptr::null_mut()) }; RECENT],
@@ -118,7 +120,7 @@ impl Table {
     /// The fast path: the interned copy of `bytes` if the same pointer and length were
     /// interned recently. `None` means "take the slow path", not "absent".
     #[inline(always)]
-    pub(crate) fn recent(&self, bytes: &[u8]) -> Option<&'static str> {
+    pub fn recent(&self, bytes: &[u8]) -> Option<&'static str> {
         if bytes.len() > self.max_len {
             return None;
         }
@@ -133,13 +135,13 @@ impl Table {
 
     /// The shared copy of `s`, or `None` when it is too long or the table is full.
     #[inline]
-    pub(crate) fn get(&self, s: &str) -> Option<&'static str> {
+    pub fn get(&self, s: &str) -> Option<&'static str> {
         self.intern(s).map(|(_, text, _)| text)
     }
 
     /// Interns `s`: its slot (stable for the life of the process), its shared copy and its
     /// hash. `None` when it is too long or the table is full.
-    pub(crate) fn intern(&self, s: &str) -> Option<(usize, &'static str, u64)> {
+    pub fn intern(&self, s: &str) -> Option<(usize, &'static str, u64)> {
         if s.len() > self.max_len {
             return None;
         }
@@ -153,7 +155,7 @@ impl Table {
     /// The string interned in slot `index` if its hash matches `hash` in the bits `mask`
     /// selects (a check that the caller's index is one [`intern`](Self::intern) gave out).
     #[inline(always)]
-    pub(crate) fn at(&self, index: usize, hash: u64, mask: u64) -> Option<&'static str> {
+    pub fn at(&self, index: usize, hash: u64, mask: u64) -> Option<&'static str> {
         let p = self.slots.get(index)?.load(Acquire);
         if p.is_null() {
             return None;
