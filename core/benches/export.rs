@@ -25,7 +25,13 @@
 //! (default 262144), `POLYTRACE_BENCH_BATCH` (default 512), `POLYTRACE_BENCH_RUNS` (default
 //! 3; the median is printed), `POLYTRACE_BENCH_PROTOCOLS` (default `grpc,http/protobuf,http/json`),
 //! `POLYTRACE_BENCH_SIDES` (default `polytrace,sdk`), `POLYTRACE_BENCH_HAMMER` and
-//! `POLYTRACE_BENCH_STAGES` (`0` skips the receiver-ceiling and the stages measurements).
+//! `POLYTRACE_BENCH_STAGES` (`0` skips the receiver-ceiling and the stages measurements),
+//! `POLYTRACE_BENCH_STEADY` (the paced rates of the steady-state table, spans/s, default
+//! `100000,200000`; empty or `0` skips it) and `POLYTRACE_BENCH_STEADY_SECONDS` (default 2).
+//!
+//! Steady-state table: one producer paced below the drain rate at the default queue (2048)
+//! and batch (512): the pipeline threads' CPU time per span, what a service producing that
+//! many spans per second pays beyond its own threads.
 //!
 //! CPU columns: CPU time of the process's threads over the measured interval, read from each
 //! thread's CPU clock — `producer` is the main thread (the span-creating loop), `export` every
@@ -117,6 +123,8 @@ struct Params {
     spans: u64,
     queue: u64,
     batch: u64,
+    /// Spans per second to pace the producer at (`None`: as fast as it can).
+    pace: Option<f64>,
 }
 
 // ------------------------------------------------------------------ per-thread CPU time
@@ -205,13 +213,36 @@ fn endpoint(receiver: &Receiver, proto: Proto) -> String {
     }
 }
 
-/// Runs `burst` (N spans) and `flush`, and measures delivery to `receiver`.
+/// Makes `n` spans with `burst`: at once, or paced at `rate` spans/s in small steps (sleeping
+/// whenever ahead of schedule).
+fn produce(n: u64, rate: Option<f64>, burst: &mut dyn FnMut(u64)) {
+    let Some(rate) = rate else {
+        burst(n);
+        return;
+    };
+    let t0 = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let due = ((t0.elapsed().as_secs_f64() * rate) as u64).min(n);
+        if due > done {
+            let k = (due - done).min(64);
+            burst(k);
+            done += k;
+        } else {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+}
+
+/// Runs `burst` (N spans, paced if `p.pace` says so) and `flush`, and measures delivery to
+/// `receiver`.
 fn measure(
     receiver: &Receiver,
-    n: u64,
+    p: Params,
     burst: &mut dyn FnMut(u64),
     flush: &mut dyn FnMut() -> bool,
 ) -> Sample {
+    let n = p.spans;
     // Warm-up: connect and touch every lazy path before the clock starts.
     burst(WARMUP_SPANS);
     flush();
@@ -220,7 +251,7 @@ fn measure(
 
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
-    burst(n);
+    produce(n, p.pace, burst);
     let burst_ms = t0.elapsed().as_secs_f64() * 1e3;
     let flushed = flush();
     // After a successful flush at most the last requests are still in flight (the receiver
@@ -273,7 +304,7 @@ fn run_polytrace(proto: Proto, p: Params) -> Sample {
         }
     };
     let mut flush = || provider.force_flush(FLUSH_TIMEOUT).is_ok();
-    let sample = measure(&receiver, p.spans, &mut burst, &mut flush);
+    let sample = measure(&receiver, p, &mut burst, &mut flush);
     let stats = provider.stats();
     let dropped = stats.spans_dropped;
     if dropped > 0 {
@@ -374,7 +405,7 @@ fn run_sdk(proto: Proto, p: Params) -> Sample {
         }
     };
     let mut flush = || provider.force_flush().is_ok();
-    let sample = measure(&receiver, p.spans, &mut burst, &mut flush);
+    let sample = measure(&receiver, p, &mut burst, &mut flush);
     let _ = provider.shutdown();
     receiver.shutdown();
     drop(rt);
@@ -685,6 +716,7 @@ fn main() {
         spans: env_num("POLYTRACE_BENCH_SPANS", 200_000),
         queue: env_num("POLYTRACE_BENCH_QUEUE", 262_144),
         batch: env_num("POLYTRACE_BENCH_BATCH", 512),
+        pace: None,
     };
     let runs = env_num("POLYTRACE_BENCH_RUNS", 3).max(1) as usize;
     let protocols: Vec<Proto> =
@@ -809,6 +841,66 @@ fn main() {
                 all.join(", "),
                 lost.join(", ")
             );
+        }
+    }
+
+    // Steady state: a producer paced below the drain rate, at the specification's default
+    // queue (2048) and batch (512); what the export threads cost per span at that rate.
+    let rates: Vec<f64> = env_list("POLYTRACE_BENCH_STEADY", "100000,200000")
+        .iter()
+        .filter_map(|r| r.parse::<f64>().ok())
+        .filter(|r| *r > 0.0)
+        .collect();
+    let secs = env_num("POLYTRACE_BENCH_STEADY_SECONDS", 2) as f64;
+    if !rates.is_empty() {
+        println!();
+        println!(
+            "steady state: 1 producer paced at the rate shown for {secs:.0} s, max_queue_size 2048, \
+             max_export_batch_size 512 (the defaults) on both sides; CPU ns per span of the \
+             pipeline's threads (batch worker, export runtime; not the producer), median of {runs} runs"
+        );
+        println!(
+            "{:<15} {:<18} {:>10} {:>14} {:>6}   runs (ns/span)",
+            "protocol", "implementation", "spans/s", "pipeline ns", "lost"
+        );
+    }
+    for rate in &rates {
+        let steady = Params {
+            spans: (rate * secs) as u64,
+            queue: 2048,
+            batch: 512,
+            pace: Some(*rate),
+        };
+        for proto in &protocols {
+            for side in &sides {
+                let mut samples = Vec::new();
+                for _ in 0..runs {
+                    samples.push(match side {
+                        Side::Polytrace => run_polytrace(*proto, steady),
+                        Side::Sdk => run_sdk(*proto, steady),
+                    });
+                }
+                let per_span = |s: &Sample| s.cpu.export * 1e6 / steady.spans as f64;
+                let m = median(samples.iter().map(per_span).collect());
+                let s = samples
+                    .iter()
+                    .find(|s| per_span(s) == m)
+                    .copied()
+                    .unwrap_or(samples[0]);
+                let all: Vec<String> = samples
+                    .iter()
+                    .map(|s| format!("{:.0}", per_span(s)))
+                    .collect();
+                println!(
+                    "{:<15} {:<18} {:>10} {:>14.0} {:>6}   {}",
+                    proto.name(),
+                    side.name(),
+                    fmt_rate(*rate),
+                    m,
+                    s.lost,
+                    all.join(", ")
+                );
+            }
         }
     }
     println!();

@@ -196,8 +196,15 @@ pub(crate) fn spawn_worker(
 /// How long the worker keeps polling after a burst before it parks.
 const BURST_SPIN: Duration = Duration::from_millis(1);
 
+/// A burst is a rate at which the queue's room beyond one batch would fill within this time:
+/// then parking is a risk (waking a parked thread can take that long on a busy machine or a
+/// virtual CPU), so the worker polls for [`BURST_SPIN`] instead. Below that rate it parks and
+/// is woken when a batch is ready: polling at a steady moderate rate would only burn a CPU.
+const BURST_FILL: Duration = Duration::from_millis(2);
+
 fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn BatchSink) {
     let mut spare: Vec<SpanRecord> = Vec::new();
+    let mut last_take = Instant::now();
     let mut next_deadline = Instant::now() + delay;
     loop {
         // Wait for a reason to export.
@@ -226,7 +233,6 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         // Drain. Everything queued when a flush or shutdown was requested is in the first
         // take; after it, keep going only while full batches are waiting (or until empty when
         // shutting down — new spans are refused by then, so this ends).
-        let mut burst = false;
         'drain: loop {
             let mut batch = queue.take_all(std::mem::take(&mut spare));
             if batch.is_empty() {
@@ -234,7 +240,13 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
                 break;
             }
             let took = batch.len();
-            burst |= took >= queue.max_batch;
+            // The spans taken arrived since the last take: at this rate, would the room left
+            // above one batch fill within BURST_FILL?
+            let now = Instant::now();
+            let since = now.duration_since(last_take);
+            last_take = now;
+            let room = queue.max_queue.saturating_sub(queue.max_batch).max(1) as u128;
+            let burst = took as u128 * BURST_FILL.as_nanos() >= room * since.as_nanos();
             // One pass over the taken vector, a chunk at a time, in order, the records staying
             // where they are. (Draining chunks off its front instead would shift the rest down
             // each time: quadratic in the backlog, and most of the worker's time under a
