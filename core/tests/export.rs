@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+/// The test certificates, shared with the receiver's own tests.
+#[path = "../../receiver/tests/common/pki.rs"]
+mod shared_pki;
 
 use common::{
     closed_port, config, i, proto_attr, proto_int, proto_str, received_spans, s, temp_dir, timed,
@@ -15,10 +18,6 @@ use polytrace_receiver::opentelemetry_proto::tonic::common::v1::{
     any_value::Value as Av, AnyValue,
 };
 use polytrace_receiver::{Code, Faults, Receiver, ReceiverConfig, TlsConfig, Transport};
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -158,43 +157,20 @@ struct Pki {
 
 impl Pki {
     fn new() -> Pki {
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_key = KeyPair::generate().unwrap();
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let leaf = |names: Vec<String>, purpose: ExtendedKeyUsagePurpose| {
-            let mut params = CertificateParams::new(names).unwrap();
-            params.extended_key_usages = vec![purpose];
-            let key = KeyPair::generate().unwrap();
-            let cert = params.signed_by(&key, &issuer).unwrap();
-            (cert.pem(), key.serialize_pem())
-        };
-        let (server_cert_pem, server_key_pem) = leaf(
-            vec!["localhost".into(), "127.0.0.1".into()],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        );
-        let (client_cert_pem, client_key_pem) =
-            leaf(vec!["client".into()], ExtendedKeyUsagePurpose::ClientAuth);
+        let certs = shared_pki::pki();
         let dir = temp_dir("pki");
         let write = |name: &str, pem: &str| {
             let p = dir.join(name);
             std::fs::write(&p, pem).unwrap();
             p
         };
-        let ca_pem = ca_cert.pem();
         Pki {
-            ca: write("ca.pem", &ca_pem),
-            client_cert: write("client.pem", &client_cert_pem),
-            client_key: write("client-key.pem", &client_key_pem),
-            ca_pem,
-            server_cert_pem,
-            server_key_pem,
+            ca: write("ca.pem", &certs.ca_pem),
+            client_cert: write("client.pem", &certs.client_cert_pem),
+            client_key: write("client-key.pem", &certs.client_key_pem),
+            ca_pem: certs.ca_pem,
+            server_cert_pem: certs.server_cert_pem,
+            server_key_pem: certs.server_key_pem,
             dir,
         }
     }

@@ -2,6 +2,10 @@
 //! a tonic gRPC client, a hyper HTTP/1.1 client (plain or TLS).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "pki.rs"]
+mod pki_impl;
+pub use pki_impl::{pki, Pki};
+
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,56 +19,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
-
-/// A private CA with a server certificate (localhost, 127.0.0.1) and a client certificate.
-pub struct Pki {
-    pub ca_pem: String,
-    pub server_cert_pem: String,
-    pub server_key_pem: String,
-    pub client_cert_pem: String,
-    pub client_key_pem: String,
-}
-
-pub fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let leaf = |names: Vec<String>, purpose: ExtendedKeyUsagePurpose| {
-        let mut params = CertificateParams::new(names).unwrap();
-        params.extended_key_usages = vec![purpose];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    let (server_cert_pem, server_key_pem) = leaf(
-        vec!["localhost".into(), "127.0.0.1".into()],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    );
-    let (client_cert_pem, client_key_pem) =
-        leaf(vec!["client".into()], ExtendedKeyUsagePurpose::ClientAuth);
-    Pki {
-        ca_pem: ca_cert.pem(),
-        server_cert_pem,
-        server_key_pem,
-        client_cert_pem,
-        client_key_pem,
-    }
-}
 
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
