@@ -7,7 +7,8 @@
 #   the receiver decoded them), the Go (cgo) example's `go test`, and a W1 bench smoke.
 # Needs: cargo, gcc, g++, python3, valgrind, Go (GO=/usr/local/go/bin/go by default).
 # Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
-# Set BENCH=1 to also print the full W1 comparison (C ABI vs Rust, same method).
+# Set BENCH=1 to also print the full W1 comparison (C ABI vs Rust, same method) and the cost
+# of an uncontended atomic read-modify-write (bench/rmw.c).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -73,6 +74,7 @@ check build-cxx g++ $CXXFLAGS_STRICT -O2 -I"$INC" "$ROOT/examples/c/quickstart.c
 check build-misuse gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/misuse.c" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/misuse"
 check build-fork gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/fork.c" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/fork"
 check build-bench gcc $CFLAGS_STRICT -O2 -I"$INC" "$ROOT/bindings/c/bench/w1.c" "$LIB/libpolytrace.a" $STATIC_LIBS -o "$WORK/w1"
+check build-rmw gcc $CFLAGS_STRICT -O2 "$ROOT/bindings/c/bench/rmw.c" -o "$WORK/rmw"
 
 # One receiver for every exporting run; each run uses its own service name.
 out=$WORK/traces.jsonl
@@ -200,6 +202,8 @@ if [ "${BENCH:-0}" = 1 ]; then
     echo "$rust"
     "$WORK/w1" 200000 7 "$(echo "$rust" | sed -n '1s/.*median \([0-9.]*\) ns.*/\1/p')"
   done
+  # What an uncontended atomic read-modify-write costs here (see the README's Performance).
+  "$WORK/rmw"
 fi
 
 finish

@@ -18,6 +18,7 @@ use crate::stats::Stats;
 use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceId};
 use opentelemetry::InstrumentationScope;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -286,16 +287,42 @@ impl Tracer {
         name: impl Into<Cow<'static, str>>,
         options: StartOptions<'_>,
     ) -> Span {
-        let name = name.into();
+        self.build_span(name.into(), options, |span| span)
+    }
+
+    /// Like [`start_span`](Self::start_span), building the span directly in `out` (for
+    /// example a binding's handle slot) and returning it there. A span is a few hundred
+    /// bytes: returned by value and then moved into a place the compiler cannot prove private
+    /// (a slot of a shared pool), it is copied once more on every start.
+    #[inline]
+    pub fn start_span_in<'a>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        options: StartOptions<'_>,
+        out: &'a mut MaybeUninit<Span>,
+    ) -> &'a mut Span {
+        self.build_span(name.into(), options, |span| out.write(span))
+    }
+
+    /// The body of both starts: `place` puts the new span where it belongs (the return
+    /// value, or the caller's slot), before the start options' attributes and links are added
+    /// to it there.
+    #[inline(always)]
+    fn build_span<R: std::borrow::BorrowMut<Span>>(
+        &self,
+        name: Cow<'static, str>,
+        options: StartOptions<'_>,
+        place: impl FnOnce(Span) -> R,
+    ) -> R {
         let p = &self.shared.pipeline;
         let (ctx, decision) = p.begin(options.parent, &name, options.kind, &options.attributes);
         if decision == Decision::Drop {
-            return Span::non_recording(ctx);
+            return place(Span::non_recording(ctx));
         }
         let start = options.start_time.unwrap_or_else(now_unix_nanos);
         // Built in place inside the span, then filled: building the record first and moving
         // it into the span would copy its few hundred bytes on every start.
-        let mut span = Span::recording(
+        let mut placed = place(Span::recording(
             self.shared.clone(),
             SpanRecord::new(
                 self.shared.scope,
@@ -305,9 +332,9 @@ impl Tracer {
                 options.kind,
                 start,
             ),
-        );
+        ));
         if !options.attributes.is_empty() || !options.links.is_empty() {
-            span.with_record(|limits, record| {
+            placed.borrow_mut().with_record(|limits, record| {
                 for (k, v) in options.attributes {
                     record.set_attribute(limits, k, v);
                 }
@@ -316,7 +343,7 @@ impl Tracer {
                 }
             });
         }
-        span
+        placed
     }
 
     /// Decides a span's identity and sampling at its start, for hosts that keep the live span

@@ -310,10 +310,19 @@ impl<T> Pool<T> {
         self.insert_with(|| value)
     }
 
-    /// Like [`insert`](Self::insert), building the value directly in the slot (large values,
-    /// such as spans, are then not copied around).
+    /// Like [`insert`](Self::insert), with the value made by `make`.
     #[inline]
     pub(crate) fn insert_with<H>(&self, make: impl FnOnce() -> T) -> Result<*mut H> {
+        self.insert_in(|slot| {
+            slot.write(make());
+        })
+    }
+
+    /// Like [`insert`](Self::insert), `init` building the value directly in the slot (large
+    /// values, such as spans, are then not copied around). `init` must initialize the whole
+    /// value before it returns.
+    #[inline]
+    pub(crate) fn insert_in<H>(&self, init: impl FnOnce(&mut MaybeUninit<T>)) -> Result<*mut H> {
         let too_many = || {
             Error::internal(format!(
                 "too many live {} objects (at most {RESERVED_INDEX})",
@@ -339,8 +348,9 @@ impl<T> Pool<T> {
             index,
             slot,
         };
-        // SAFETY: the slot came off the free list (or was never used), so it is ours alone.
-        unsafe { (*slot.value.get()).write(make()) };
+        // SAFETY: the slot came off the free list (or was never used), so it is ours alone;
+        // `init` initializes it (a panic in it gives the slot back, still unset).
+        init(unsafe { &mut *slot.value.get() });
         std::mem::forget(undo);
         slot.state.store((generation << GEN_SHIFT) | LIVE, Release);
         Ok(self.encode(index, generation))

@@ -13,10 +13,11 @@ use crate::key::{key_text, polytrace_key_t};
 use crate::tracer::{polytrace_tracer_t, TRACERS};
 use polytrace_core::{
     Error, Event, Exception, Link, Result, Span, SpanContext, SpanId, StartOptions, TraceFlags,
-    TraceId, UnixNanos, Value,
+    TraceId, Tracer, UnixNanos, Value,
 };
 use std::borrow::Cow;
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
 /// A live span: created by `polytrace_span_start`, ended by `polytrace_span_end`, freed by
 /// `polytrace_span_free`.
@@ -267,10 +268,7 @@ pub unsafe extern "C" fn polytrace_span_start(
         // The span goes into a pool slot (no allocation). Without options, no intermediate
         // options struct is built: the common call stays as short as the core's own.
         let handle = if options.is_null() {
-            SPANS.insert_with(|| SpanObj {
-                span: tracer.start_span(name, StartOptions::default()),
-                ended: false,
-            })?
+            SPANS.insert_in(|slot| start_in(&tracer, name, StartOptions::default(), slot))?
         } else {
             // SAFETY: the caller promises a valid options struct.
             let o = unsafe { &*options };
@@ -287,15 +285,31 @@ pub unsafe extern "C" fn polytrace_span_start(
                 links,
                 start_time: time(o.start_time_unix_nano),
             };
-            SPANS.insert_with(|| SpanObj {
-                span: tracer.start_span(name, start),
-                ended: false,
-            })?
+            SPANS.insert_in(|slot| start_in(&tracer, name, start, slot))?
         };
         // SAFETY: checked above.
         unsafe { out_span.write(handle) };
         Ok(())
     })
+}
+
+/// Starts a span of `tracer` directly in a pool slot: the core builds it there, so the few
+/// hundred bytes of a span are not copied on their way in.
+#[inline(always)]
+fn start_in(
+    tracer: &Tracer,
+    name: Cow<'static, str>,
+    options: StartOptions<'_>,
+    slot: &mut MaybeUninit<SpanObj>,
+) {
+    let obj = slot.as_mut_ptr();
+    // SAFETY: `obj` points to the slot's (uninitialized) SpanObj; the field pointers stay in
+    // it and each field is written exactly once, so the whole value is initialized after.
+    unsafe {
+        let span = &mut *std::ptr::addr_of_mut!((*obj).span).cast::<MaybeUninit<Span>>();
+        tracer.start_span_in(name, options, span);
+        std::ptr::addr_of_mut!((*obj).ended).write(false);
+    }
 }
 
 /// Sets a string attribute (an existing key is overwritten). On a span that is not recording
