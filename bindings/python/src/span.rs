@@ -10,7 +10,6 @@ use parking_lot::Mutex;
 use polytrace_core::{Event, Exception, Link, Span as CoreSpan, SpanContext, SpanKind, Status};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::borrow::Cow;
 
 /// The recording state: the core span (which owns the record) and the name as given, for the
 /// SDK-compatible `name` property.
@@ -260,7 +259,7 @@ impl PySpan {
         }
         entry!(py, {
             let event = Event {
-                name: Cow::Owned(convert::name(name)),
+                name: convert::name_key(name),
                 time: convert::time(timestamp),
                 attributes: convert::attributes(attributes),
             };
@@ -301,7 +300,7 @@ impl PySpan {
             return Ok(());
         }
         entry!(py, {
-            let text = convert::name(name);
+            let text = convert::name_key(name);
             if let Some(live) = &self.live {
                 let mut l = live.lock();
                 l.span.update_name(text);
