@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use polytrace_core::{Event, Exception, Link, Span as CoreSpan, SpanContext, SpanKind, Status};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
 
 /// The recording state: the core span (which owns the record) and the name as given, for the
 /// SDK-compatible `name` property.
@@ -35,6 +36,11 @@ pub struct PySpan {
     records: bool,
     flags: u8,
     py_context: PyOnceLock<Py<PyAny>>,
+    /// The trace-context headers `inject` writes for this span (the core's `traceparent` and,
+    /// when non-empty, `tracestate`, as Python strings), made on the first inject and reused:
+    /// a span's context never changes, and with only the W3C formats they do not depend on
+    /// the propagator's configuration.
+    pub(crate) trace_headers: PyOnceLock<Vec<(&'static str, Py<PyString>)>>,
 }
 
 impl PySpan {
@@ -60,6 +66,7 @@ impl PySpan {
             kind,
             flags,
             py_context: PyOnceLock::new(),
+            trace_headers: PyOnceLock::new(),
         }
     }
 
@@ -72,6 +79,7 @@ impl PySpan {
             records: false,
             flags: 0,
             py_context: PyOnceLock::new(),
+            trace_headers: PyOnceLock::new(),
         }
     }
 
