@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, cast
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
@@ -162,11 +163,13 @@ def measure(fn: Callable[[int], None], n: int,
 
 # Steady state: the producer runs paced at a fixed rate below the drain rate, so the default
 # queue never fills, nothing is dropped and every span's export work is paid for. Spans are
-# produced in chunks of PACED_CHUNK (one clock read per chunk) and the thread sleeps until the
-# next chunk is due; a producer more than PACE_MAX_LAG behind drops the debt (see W5).
+# produced in chunks (one clock read per chunk) and the thread sleeps until the next chunk is
+# due; a producer more than PACE_MAX_LAG behind drops the debt (see W5). Two chunk sizes: 100
+# spans (every 0.5 ms at 200,000/s: smooth) and 1,000 (every 5 ms: bursty); the difference is
+# how often the core's batch thread wakes up and how long it polls after each batch.
 PACED_RATE = 200_000
 PACED_SECONDS = 2.0
-PACED_CHUNK = 100
+PACED_CHUNKS = (100, 1000)
 
 
 def thread_cpu_ns() -> Dict[str, int]:
@@ -191,14 +194,15 @@ def thread_cpu_ns() -> Dict[str, int]:
 
 
 def measure_paced(v: Variant, make: Callable[[Variant], Callable[[int], None]],
-                  spans_per_iter: int, rate: float = PACED_RATE,
+                  spans_per_iter: int, rate: float = PACED_RATE, chunk_spans: int = 100,
                   seconds: float = PACED_SECONDS) -> tuple[float, int, float, Dict[str, float]]:
     """(process CPU ns per span, spans dropped, spans/s produced, CPU ns per span by thread
-    name) of `make(v)` paced at `rate` spans/s for `seconds`, CPU measured through the final
+    name) of `make(v)` paced at `rate` spans/s in chunks of about `chunk_spans` spans for
+    `seconds`, CPU measured through the final
     flush, the run with the median process CPU of 3: what a service producing that many spans
     pays per span, every thread counted (the producer, the batch thread, the export runtime)."""
     run = make(v)
-    chunk = max(1, PACED_CHUNK // spans_per_iter)
+    chunk = max(1, chunk_spans // spans_per_iter)
     chunks = int(rate * seconds / (chunk * spans_per_iter))
     interval = chunk * spans_per_iter / rate
     runs = []
@@ -432,6 +436,21 @@ def noop_api(n: int) -> None:
     w1(cast(Variant, SimpleNamespace(tracer=trace.NoOpTracer())))(n)
 
 
+class NoopPropagator(TextMapPropagator):
+    """A propagator that writes and reads nothing: W4 with it is the cost of the API layer
+    (`propagate.inject/extract`, `get_global_textmap()`, the loop) alone."""
+
+    def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+        pass
+
+    def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
+        return context
+
+    @property
+    def fields(self) -> set[str]:
+        return set()
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -499,21 +518,24 @@ def main() -> int:
         if results or args.steady_only:
             # Steady state at the default queue: W1 and W3 paced below the drain rate, CPU of
             # every thread through the flush: the cost per span with its export included.
-            parts = []
             lost_any = 0
-            for label, make in (("W1", w1), ("W3", w3)):
-                per = 3 if make is w3 else 1
-                if args.steady_only:
-                    make(pt)(1000)
-                cpu, lost, rate, by_thread = measure_paced(pt, make, per, args.steady_rate)
-                lost_any += lost
-                threads = ", ".join(f"{k} {ns:,.0f}" for k, ns in
-                                    sorted(by_thread.items(), key=lambda kv: -kv[1]) if ns >= 1)
-                parts.append(f"{label} {cpu:,.0f} ns/span at {rate:,.0f} spans/s "
-                             f"({lost:,} dropped; by thread: {threads})")
-            print(f"polytrace steady state (paced at {args.steady_rate:,} spans/s for "
-                  f"{PACED_SECONDS:g} s, default queue, CPU ns per span of every thread through "
-                  "the flush, median of 3): " + ", ".join(parts))
+            print()
+            print(f"polytrace steady state: paced at {args.steady_rate:,} spans/s for "
+                  f"{PACED_SECONDS:g} s, default queue, CPU ns per span through the final flush "
+                  "(the run with the median process CPU of 3):")
+            for chunk_spans in PACED_CHUNKS:
+                for label, make in (("W1", w1), ("W3", w3)):
+                    per = 3 if make is w3 else 1
+                    if args.steady_only:
+                        make(pt)(1000)
+                    cpu, lost, rate, by_thread = measure_paced(pt, make, per, args.steady_rate,
+                                                               chunk_spans)
+                    lost_any += lost
+                    threads = ", ".join(f"{k} {ns:,.0f}" for k, ns in
+                                        sorted(by_thread.items(), key=lambda kv: -kv[1])
+                                        if ns >= 1)
+                    print(f"  {label}, chunks of {chunk_spans:,} spans: {cpu:,.0f} ns/span every "
+                          f"thread at {rate:,.0f} spans/s, {lost:,} dropped; by thread: {threads}")
             if lost_any:
                 print(f"NOT A STEADY STATE: {lost_any:,} spans dropped (the exporter fell behind; "
                       "these numbers undercount the export cost)")
@@ -561,10 +583,14 @@ def main() -> int:
         native = measure(w1(pt), n)
         wrap = measure(w1(wrapped), n)
         noop = measure(noop_api, n)
+        noop_prop = Variant("noop", pt.provider, NoopPropagator(), pt.service)
+        w4_noop = measure(w4(noop_prop), n)
         print()
         print("W1 design comparison (CPU ns/op): "
               f"native span (virtual subclass) {native[0]:,.0f}; thin Python subclass wrapper "
               f"{wrap[0]:,.0f}; OpenTelemetry API no-op tracer alone {noop[0]:,.0f}")
+        print(f"W4 with a propagator that does nothing (the API layer alone, CPU ns/op): "
+              f"{w4_noop[0]:,.0f}")
         print(f"polytrace stats: {pt.provider.stats()}")
         print(f"# uptime at the end: {os.popen('uptime').read().strip()}")
         pt.provider.shutdown()
