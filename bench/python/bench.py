@@ -11,11 +11,15 @@ polytrace exporting OTLP/HTTP, both to the same loopback ``polytrace receive``):
 
 Prints CPU ns per operation (process CPU time, every thread, so export work counts too),
 wall ns per operation, the calling thread's CPU ns per operation (the producer side alone), and
-the ratio SDK / polytrace. Paced W5 producers pace smoothly (see ``produce``) and the losses
-come with the queue-full count and the time the core's batch thread waited for a CPU. Also compares, for W1, the native
-span registered as a virtual subclass of ``trace.Span`` with a thin Python subclass wrapper.
+the ratio SDK / polytrace. Then polytrace's steady state: W1 and W3 paced at 200,000 spans/s
+(below the drain rate, default queue, 0 dropped), process CPU per span through the final flush,
+so every span's export is paid for, with the split by thread. Paced W5 producers pace smoothly
+(see ``produce``) and the losses come with the queue-full count and the time the core's batch
+thread waited for a CPU. Also compares, for W1, the native span registered as a virtual
+subclass of ``trace.Span`` with a thin Python subclass wrapper.
 
-    python bench/python/bench.py [--quick] [--w5-only] [--receiver target/debug/polytrace]
+    python bench/python/bench.py [--quick] [--w5-only | --steady-only] [--steady-rate N]
+                                 [--receiver target/debug/polytrace]
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, cast
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
@@ -156,22 +161,77 @@ def measure(fn: Callable[[int], None], n: int,
     return best_cpu, best_wall, best_thread
 
 
-def measure_exported(v: Variant, fn: Callable[[int], None], n: int,
-                     ops_per_iter: int = 1) -> tuple[float, int]:
-    """(process CPU ns/op, spans dropped) of fn(n) followed by a flush, median of 3: with a
-    queue that holds a whole run, every span's export work is counted (with the default queue,
-    a producer faster than the exporter gets spans dropped, and their export never costs)."""
+# Steady state: the producer runs paced at a fixed rate below the drain rate, so the default
+# queue never fills, nothing is dropped and every span's export work is paid for. Spans are
+# produced in chunks (one clock read per chunk) and the thread sleeps until the next chunk is
+# due; a producer more than PACE_MAX_LAG behind drops the debt (see W5). Two chunk sizes: 100
+# spans (every 0.5 ms at 200,000/s: smooth) and 1,000 (every 5 ms: bursty); the difference is
+# how often the core's batch thread wakes up and how long it polls after each batch.
+PACED_RATE = 200_000
+PACED_SECONDS = 2.0
+PACED_CHUNKS = (100, 1000)
+
+
+def thread_cpu_ns() -> Dict[str, int]:
+    """Linux: CPU time (ns) of this process's threads, summed by thread name (`comm`: the
+    calling thread is "python", the core's threads "polytrace-batch", "polytrace-expor...");
+    empty elsewhere. Threads that exit between two readings are not counted."""
+    out: Dict[str, int] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        out[name] = out.get(name, 0) + ns
+    return out
+
+
+def measure_paced(v: Variant, make: Callable[[Variant], Callable[[int], None]],
+                  spans_per_iter: int, rate: float = PACED_RATE, chunk_spans: int = 100,
+                  seconds: float = PACED_SECONDS) -> tuple[float, int, float, Dict[str, float]]:
+    """(process CPU ns per span, spans dropped, spans/s produced, CPU ns per span by thread
+    name) of `make(v)` paced at `rate` spans/s in chunks of about `chunk_spans` spans for
+    `seconds`, CPU measured through the final
+    flush, the run with the median process CPU of 3: what a service producing that many spans
+    pays per span, every thread counted (the producer, the batch thread, the export runtime)."""
+    run = make(v)
+    chunk = max(1, chunk_spans // spans_per_iter)
+    chunks = int(rate * seconds / (chunk * spans_per_iter))
+    interval = chunk * spans_per_iter / rate
     runs = []
     dropped = 0
+    clock, sleep = time.perf_counter, time.sleep
     for _ in range(3):
+        v.flush()
         d0 = v.provider.stats()["spans_dropped"]
+        th0 = thread_cpu_ns()
         c0 = time.process_time_ns()
-        fn(n)
+        t0 = due = clock()
+        for _ in range(chunks):
+            run(chunk)
+            due += interval
+            now = clock()
+            if due > now:
+                sleep(due - now)
+            elif now - due > PACE_MAX_LAG:
+                due = now
+        produced_s = clock() - t0
         v.flush()
         c1 = time.process_time_ns()
+        th1 = thread_cpu_ns()
         dropped += v.provider.stats()["spans_dropped"] - d0
-        runs.append((c1 - c0) / (n * ops_per_iter))
-    return sorted(runs)[1], dropped
+        spans = chunks * chunk * spans_per_iter
+        by_thread = {k: (th1[k] - th0.get(k, 0)) / spans for k in th1 if th1[k] > th0.get(k, 0)}
+        runs.append(((c1 - c0) / spans, spans / produced_s, by_thread))
+    cpu, produced_rate, by_thread = sorted(runs, key=lambda r: r[0])[1]
+    return cpu, dropped, produced_rate, by_thread
 
 
 def w1(v: Variant) -> Callable[[int], None]:
@@ -376,6 +436,21 @@ def noop_api(n: int) -> None:
     w1(cast(Variant, SimpleNamespace(tracer=trace.NoOpTracer())))(n)
 
 
+class NoopPropagator(TextMapPropagator):
+    """A propagator that writes and reads nothing: W4 with it is the cost of the API layer
+    (`propagate.inject/extract`, `get_global_textmap()`, the loop) alone."""
+
+    def inject(self, carrier: Any, context: Any = None, setter: Any = None) -> None:
+        pass
+
+    def extract(self, carrier: Any, context: Any = None, getter: Any = None) -> Any:
+        return context
+
+    @property
+    def fields(self) -> set[str]:
+        return set()
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -395,6 +470,10 @@ def main() -> int:
                     help="the polytrace CLI (a release build, so the receiver keeps up)")
     ap.add_argument("--w5-only", action="store_true",
                     help="only W5 (the burst and the paced runs)")
+    ap.add_argument("--steady-only", action="store_true",
+                    help="only polytrace's steady state (W1 and W3 paced)")
+    ap.add_argument("--steady-rate", type=int, default=PACED_RATE,
+                    help=f"spans/s of the steady-state runs (default {PACED_RATE:,})")
     args = ap.parse_args()
     n = 20_000 if args.quick else 100_000
 
@@ -409,7 +488,7 @@ def main() -> int:
         dropped = {}
         for label, make in (("W1 start+3 attrs+end", w1), ("W3 nested current span, per span", w3),
                             ("W4 inject+extract", w4)):
-            if args.w5_only:
+            if args.w5_only or args.steady_only:
                 break
             per = 3 if make is w3 else 1
             iters = n // per if make is w3 else n
@@ -436,20 +515,35 @@ def main() -> int:
         if results:
             print("polytrace spans dropped (queue full) while measuring: "
                   + ", ".join(f"{k.split()[0]} {v:,}" for k, v in dropped.items()))
-            # The same polytrace workloads with a queue that holds a whole run, CPU measured
-            # through the flush: the cost per span with its export included.
-            full = make_polytrace(f"http://{rx.http}", "bench-polytrace-full",
-                                  max_queue_size=n + 1000)
-            parts = []
-            for label, make in (("W1", w1), ("W3", w3)):
-                per = 3 if make is w3 else 1
-                make(full)(1000)
-                full.flush()
-                cpu, lost = measure_exported(full, make(full), n // per, per)
-                parts.append(f"{label} {cpu:,.0f} ns ({lost:,} dropped)")
-            full.provider.shutdown()
-            print("polytrace with every span exported (max_queue_size=n+1000, CPU ns/op of every "
-                  "thread through the flush, median of 3): " + ", ".join(parts))
+        if results or args.steady_only:
+            # Steady state at the default queue: W1 and W3 paced below the drain rate, CPU of
+            # every thread through the flush: the cost per span with its export included.
+            lost_any = 0
+            print()
+            print(f"polytrace steady state: paced at {args.steady_rate:,} spans/s for "
+                  f"{PACED_SECONDS:g} s, default queue, CPU ns per span through the final flush "
+                  "(the run with the median process CPU of 3):")
+            for chunk_spans in PACED_CHUNKS:
+                for label, make in (("W1", w1), ("W3", w3)):
+                    per = 3 if make is w3 else 1
+                    if args.steady_only:
+                        make(pt)(1000)
+                    cpu, lost, rate, by_thread = measure_paced(pt, make, per, args.steady_rate,
+                                                               chunk_spans)
+                    lost_any += lost
+                    threads = ", ".join(f"{k} {ns:,.0f}" for k, ns in
+                                        sorted(by_thread.items(), key=lambda kv: -kv[1])
+                                        if ns >= 1)
+                    print(f"  {label}, chunks of {chunk_spans:,} spans: {cpu:,.0f} ns/span every "
+                          f"thread at {rate:,.0f} spans/s, {lost:,} dropped; by thread: {threads}")
+            if lost_any:
+                print(f"NOT A STEADY STATE: {lost_any:,} spans dropped (the exporter fell behind; "
+                      "these numbers undercount the export cost)")
+            print(f"# load average: {os.getloadavg()[0]:.2f}")
+        if args.steady_only:
+            pt.provider.shutdown()
+            sdk.provider.shutdown()
+            return 0
 
         # W5: a burst at the default queue size, then a paced run below the drain rate.
         per_thread = 5_000 if args.quick else 25_000
@@ -489,10 +583,14 @@ def main() -> int:
         native = measure(w1(pt), n)
         wrap = measure(w1(wrapped), n)
         noop = measure(noop_api, n)
+        noop_prop = Variant("noop", pt.provider, NoopPropagator(), pt.service)
+        w4_noop = measure(w4(noop_prop), n)
         print()
         print("W1 design comparison (CPU ns/op): "
               f"native span (virtual subclass) {native[0]:,.0f}; thin Python subclass wrapper "
               f"{wrap[0]:,.0f}; OpenTelemetry API no-op tracer alone {noop[0]:,.0f}")
+        print(f"W4 with a propagator that does nothing (the API layer alone, CPU ns/op): "
+              f"{w4_noop[0]:,.0f}")
         print(f"polytrace stats: {pt.provider.stats()}")
         print(f"# uptime at the end: {os.popen('uptime').read().strip()}")
         pt.provider.shutdown()

@@ -8,9 +8,10 @@
 use crate::context::Otel;
 use polytrace_core::config::OptionValue;
 use polytrace_core::diag;
+use polytrace_core::intern::{self, Table};
 use polytrace_core::propagation::TraceState;
 use polytrace_core::{
-    Attribute, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, Value,
+    Attribute, Key, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, Value,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::ffi;
@@ -65,6 +66,39 @@ pub(crate) fn utf8_borrowed<'a>(s: &'a Bound<'_, PyAny>) -> Option<&'a str> {
         let bytes = std::slice::from_raw_parts(p.cast::<u8>(), size as usize);
         Some(std::str::from_utf8_unchecked(bytes))
     }
+}
+
+/// `text` as the core keeps it: the shared copy from `table` (see [`intern`]), else an owned
+/// copy (too long, or the table is full). A Python `str` caches its UTF-8 form inside the
+/// object, so the same `str` (a literal key in a loop) gives the same pointer again and the
+/// table's pointer cache answers with one load and a short comparison: no allocation per call
+/// here, and no free on the export thread later.
+#[inline(always)]
+fn shared(table: &'static Table, text: &str) -> Cow<'static, str> {
+    match table.recent(text.as_bytes()) {
+        Some(t) => Cow::Borrowed(t),
+        None => shared_slow(table, text),
+    }
+}
+
+/// [`shared`] when the pointer cache misses (a new string object, or not interned yet).
+#[inline(never)]
+fn shared_slow(table: &'static Table, text: &str) -> Cow<'static, str> {
+    match table.get(text) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(text.to_owned()),
+    }
+}
+
+/// A span or event name as the core keeps it ([`name`]'s text, interned when it fits).
+#[inline]
+pub(crate) fn name_key(obj: &Bound<'_, PyAny>) -> Key {
+    if obj.is_instance_of::<PyString>() {
+        if let Some(t) = utf8_borrowed(obj) {
+            return shared(&intern::KEYS, t);
+        }
+    }
+    Cow::Owned(name(obj))
 }
 
 /// Text for a name (span, event): a `str` as is, lone surrogates replaced by U+FFFD; anything
@@ -145,16 +179,16 @@ pub(crate) fn report(bad: &Bad, key: &str) {
     );
 }
 
-/// A key: a non-empty `str`.
+/// A key: a non-empty `str` (interned when it fits, see [`shared`]).
 #[inline]
-pub(crate) fn key(k: &Bound<'_, PyAny>) -> Result<String, Bad> {
+pub(crate) fn key(k: &Bound<'_, PyAny>) -> Result<Key, Bad> {
     if !k.is_instance_of::<PyString>() {
         let t = type_name(k);
         return Err(Bad::KeyType(t));
     }
-    match utf8(k) {
-        Some(s) if s.is_empty() => Err(Bad::KeyEmpty),
-        Some(s) => Ok(s),
+    match utf8_borrowed(k) {
+        Some("") => Err(Bad::KeyEmpty),
+        Some(s) => Ok(shared(&intern::KEYS, s)),
         None => Err(Bad::KeySurrogate),
     }
 }
@@ -217,8 +251,8 @@ fn sequence<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>) -> Result<Value
 pub(crate) fn value(v: &Bound<'_, PyAny>) -> Result<Value, Bad> {
     // The common exact types first, by identity of their type.
     if v.is_exact_instance_of::<PyString>() {
-        return utf8(v)
-            .map(|s| Value::String(Cow::Owned(s)))
+        return utf8_borrowed(v)
+            .map(|s| Value::String(shared(&intern::VALUES, s)))
             .ok_or(Bad::Surrogate);
     }
     if let Ok(b) = v.cast_exact::<PyBool>() {
@@ -275,7 +309,7 @@ pub(crate) fn attribute(k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>) -> Option<At
         }
     };
     match value(v) {
-        Ok(value) => Some((Cow::Owned(key), value)),
+        Ok(value) => Some((key, value)),
         Err(bad) => {
             report(&bad, &key);
             None

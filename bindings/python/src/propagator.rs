@@ -39,22 +39,14 @@ impl PyPropagator {
     }
 }
 
-/// The core span context of the span in `ctx`, if any.
-fn span_context_in(
-    py: Python<'_>,
-    o: &Otel,
-    ctx: &Bound<'_, PyAny>,
-) -> PyResult<Option<SpanContext>> {
-    let Some(span) = o.get(py, ctx, &o.span_key)? else {
-        return Ok(None);
-    };
+/// The core span context of `span` (a span from a context), if it has a readable one.
+fn span_context_of(span: &Bound<'_, PyAny>) -> Option<SpanContext> {
     if let Ok(s) = span.cast::<PySpan>() {
-        return Ok(Some(s.get().context.clone()));
+        return Some(s.get().context.clone());
     }
-    Ok(span
-        .call_method0("get_span_context")
+    span.call_method0("get_span_context")
         .ok()
-        .and_then(|sc| convert::span_context(&sc)))
+        .and_then(|sc| convert::span_context(&sc))
 }
 
 /// The core baggage of `ctx`: the API's values, with the metadata `extract` saw for entries
@@ -118,7 +110,16 @@ fn carrier_values<'py>(
         if let Ok(d) = carrier.cast_exact::<PyDict>() {
             // The common case: a dict of headers. Names match case-insensitively (the core's
             // rule), so a dict with `TraceParent` works too.
+            let names = header_names(py);
             for (k, v) in d.iter() {
+                // A key `inject` wrote is one of the interned header names: known by identity,
+                // without reading its text.
+                if let Some(i) = names.iter().position(|n| k.is(n)) {
+                    if let Some(field) = fields.iter().find(|f| **f == HEADERS[i]) {
+                        push_values(field, v);
+                    }
+                    continue;
+                }
                 if !k.is_instance_of::<PyString>() {
                     continue;
                 }
@@ -147,24 +148,28 @@ fn carrier_values<'py>(
     Ok(out)
 }
 
-/// The header name as a cached Python string (the three W3C names are interned once).
+/// The W3C header names, in the order of [`header_names`].
+const HEADERS: [&str; 3] = [
+    polytrace_core::propagation::TRACEPARENT,
+    polytrace_core::propagation::TRACESTATE,
+    polytrace_core::propagation::BAGGAGE,
+];
+
+/// [`HEADERS`] as Python strings, interned once: `inject` writes these objects as keys, so
+/// `extract` recognizes them by identity.
+#[inline]
+fn header_names(py: Python<'_>) -> &'static [Py<PyString>; 3] {
+    static NAMES: pyo3::sync::PyOnceLock<[Py<PyString>; 3]> = pyo3::sync::PyOnceLock::new();
+    NAMES.get_or_init(py, || HEADERS.map(|h| PyString::intern(py, h).unbind()))
+}
+
+/// The header name as a cached Python string (see [`header_names`]).
 #[inline]
 fn header_name<'py>(py: Python<'py>, name: &'static str) -> Bound<'py, PyString> {
-    static NAMES: pyo3::sync::PyOnceLock<[Py<PyString>; 3]> = pyo3::sync::PyOnceLock::new();
-    let names = NAMES.get_or_init(py, || {
-        [
-            PyString::intern(py, polytrace_core::propagation::TRACEPARENT).unbind(),
-            PyString::intern(py, polytrace_core::propagation::TRACESTATE).unbind(),
-            PyString::intern(py, polytrace_core::propagation::BAGGAGE).unbind(),
-        ]
-    });
-    let i = match name {
-        polytrace_core::propagation::TRACEPARENT => 0,
-        polytrace_core::propagation::TRACESTATE => 1,
-        polytrace_core::propagation::BAGGAGE => 2,
-        other => return PyString::new(py, other),
-    };
-    names[i].bind(py).clone()
+    match HEADERS.iter().position(|h| *h == name) {
+        Some(i) => header_names(py)[i].bind(py).clone(),
+        None => PyString::new(py, name),
+    }
 }
 
 /// A core span context as a tuple `(trace_id_hex, span_id_hex, flags, tracestate)`.
@@ -192,8 +197,8 @@ impl PyPropagator {
         entry!(py, {
             let o = otel(py)?;
             let ctx = o.or_current(py, context)?;
-            let span_context = if self.has(PropagatorKind::TraceContext) {
-                span_context_in(py, o, &ctx)?
+            let span = if self.has(PropagatorKind::TraceContext) {
+                o.get(py, &ctx, &o.span_key)?
             } else {
                 None
             };
@@ -202,19 +207,42 @@ impl PyPropagator {
             } else {
                 Baggage::default()
             };
+            let fast = setter.is_none_or(|s| s.is(o.default_setter.bind(py)));
+            let dict = carrier.cast_exact::<PyDict>().ok().filter(|_| fast);
+            if let (Some(d), Some(ours), true) = (
+                &dict,
+                span.as_ref().and_then(|s| s.cast::<PySpan>().ok()),
+                baggage.is_empty(),
+            ) {
+                // The common case (a dict of headers, one of our spans, no baggage): the
+                // headers the core wrote for this span the first time, as they are.
+                let ours = ours.get();
+                let headers = ours.trace_headers.get_or_init(py, || {
+                    let mut out = Vec::with_capacity(2);
+                    self.provider
+                        .inject(Some(&ours.context), &baggage, &mut |k, v| {
+                            out.push((k, PyString::new(py, &v).unbind()))
+                        });
+                    out
+                });
+                for (k, v) in headers {
+                    d.set_item(header_name(py, k), v.bind(py))?;
+                }
+                return Ok(());
+            }
+            let span_context = span.as_ref().and_then(span_context_of);
             let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(3);
             self.provider
                 .inject(span_context.as_ref(), &baggage, &mut |k, v| {
                     headers.push((k, v))
                 });
-            let fast = setter.is_none_or(|s| s.is(o.default_setter.bind(py)));
-            match carrier.cast_exact::<PyDict>() {
-                Ok(d) if fast => {
+            match dict {
+                Some(d) => {
                     for (k, v) in headers {
                         d.set_item(header_name(py, k), v)?;
                     }
                 }
-                _ => {
+                None => {
                     let setter = match setter {
                         Some(s) => s.clone(),
                         None => o.default_setter.bind(py).clone(),
@@ -253,12 +281,22 @@ impl PyPropagator {
             if values.is_empty() {
                 return Ok(base);
             }
-            // Borrowed text: values with lone surrogates are malformed headers, ignored.
-            let pairs: Vec<(&str, &str)> = values
+            // Borrowed text: values with lone surrogates are malformed headers, ignored. A
+            // carrier has a few matching headers: on the stack, unless there are many.
+            let texts = values
                 .iter()
-                .filter_map(|(k, v)| convert::utf8_borrowed(v).map(|s| (*k, s)))
-                .collect();
-            let extracted = self.provider.extract(&pairs);
+                .filter_map(|(k, v)| convert::utf8_borrowed(v).map(|s| (*k, s)));
+            let extracted = if values.len() <= 4 {
+                let mut pairs = [("", ""); 4];
+                let mut n = 0;
+                for (slot, pair) in pairs.iter_mut().zip(texts) {
+                    *slot = pair;
+                    n += 1;
+                }
+                self.provider.extract(&pairs[..n])
+            } else {
+                self.provider.extract(&texts.collect::<Vec<_>>())
+            };
             if extracted.span_context.is_none() && extracted.baggage.is_empty() {
                 return Ok(base);
             }

@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use polytrace_core::{Event, Exception, Link, Span as CoreSpan, SpanContext, SpanKind, Status};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use std::borrow::Cow;
+use pyo3::types::PyString;
 
 /// The recording state: the core span (which owns the record) and the name as given, for the
 /// SDK-compatible `name` property.
@@ -36,6 +36,11 @@ pub struct PySpan {
     records: bool,
     flags: u8,
     py_context: PyOnceLock<Py<PyAny>>,
+    /// The trace-context headers `inject` writes for this span (the core's `traceparent` and,
+    /// when non-empty, `tracestate`, as Python strings), made on the first inject and reused:
+    /// a span's context never changes, and with only the W3C formats they do not depend on
+    /// the propagator's configuration.
+    pub(crate) trace_headers: PyOnceLock<Vec<(&'static str, Py<PyString>)>>,
 }
 
 impl PySpan {
@@ -61,6 +66,7 @@ impl PySpan {
             kind,
             flags,
             py_context: PyOnceLock::new(),
+            trace_headers: PyOnceLock::new(),
         }
     }
 
@@ -73,6 +79,7 @@ impl PySpan {
             records: false,
             flags: 0,
             py_context: PyOnceLock::new(),
+            trace_headers: PyOnceLock::new(),
         }
     }
 
@@ -260,7 +267,7 @@ impl PySpan {
         }
         entry!(py, {
             let event = Event {
-                name: Cow::Owned(convert::name(name)),
+                name: convert::name_key(name),
                 time: convert::time(timestamp),
                 attributes: convert::attributes(attributes),
             };
@@ -301,7 +308,7 @@ impl PySpan {
             return Ok(());
         }
         entry!(py, {
-            let text = convert::name(name);
+            let text = convert::name_key(name);
             if let Some(live) = &self.live {
                 let mut l = live.lock();
                 l.span.update_name(text);

@@ -12,7 +12,6 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
-use std::borrow::Cow;
 
 /// A tracer for one instrumentation scope; get it from `TracerProvider.get_tracer`.
 #[pyclass(module = "polytrace._native", name = "Tracer", frozen)]
@@ -100,9 +99,7 @@ impl PyTracer {
             links: links(links_),
             start_time: convert::time(start_time),
         };
-        let span = self
-            .tracer
-            .start_span(Cow::Owned(convert::name(name)), options);
+        let span = self.tracer.start_span(convert::name_key(name), options);
         Ok(PySpan::new(
             span,
             name.clone().unbind(),

@@ -82,6 +82,41 @@ def test_every_span_method(fp):
     assert a["extra"] == "x"
 
 
+def test_names_keys_and_values_survive_interning_and_its_fallbacks(tmp_path):
+    # Keys, names and short str values are interned in bounded process-wide tables (found
+    # again by the address of the str's UTF-8 buffer, checked against the text). Thousands of
+    # distinct strings that are created and freed (so addresses are reused by other texts),
+    # more than the tables hold, long and non-ASCII ones: every span keeps its own text.
+    from conftest import FileProvider
+
+    p = FileProvider(tmp_path / "spans.jsonl", max_queue_size=20_000)
+    try:
+        tracer = p.provider.get_tracer("t")
+        n = 3_000
+        for i in range(n):
+            span = tracer.start_span(f"name-{i:05d}")
+            span.set_attribute(f"key.{i:05d}", f"value-{i:05d}")
+            span.set_attribute("fixed", "same")
+            span.add_event(f"event-{i:05d}")
+            span.end()
+        long_key, long_value = "k" * 300, "v" * 300
+        span = tracer.start_span("名前-ñ" * 40)
+        span.set_attribute(long_key, long_value)
+        span.set_attribute("ключ", "значение")
+        span.update_name("переименован-" + "x" * 200)
+        span.end()
+        spans = p.by_name()
+        assert len(spans) == n + 1
+        for i in range(n):
+            s = spans[f"name-{i:05d}"]
+            assert s["attributes"] == {f"key.{i:05d}": f"value-{i:05d}", "fixed": "same"}
+            assert [e["name"] for e in s["events"]] == [f"event-{i:05d}"]
+        s = spans["переименован-" + "x" * 200]
+        assert s["attributes"] == {long_key: long_value, "ключ": "значение"}
+    finally:
+        p.provider.shutdown()
+
+
 def test_record_exception_type_names(fp):
     class Custom(Exception):
         pass

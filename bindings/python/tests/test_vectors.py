@@ -140,6 +140,55 @@ def test_extract_with_custom_getter_and_inject_with_custom_setter(propagator):
     assert out.items == [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
 
 
+def test_repeated_inject_of_a_span_and_extract_by_any_key_spelling(propagator):
+    # inject keeps a span's trace-context headers after the first call and extract knows the
+    # header names inject writes by identity: both must stay exactly what the core gives.
+    p = polytrace.TracerProvider(exporter="none")
+    try:
+        span = p.get_tracer("t").start_span("s")
+        sc = span.get_span_context()
+        ctx = trace.set_span_in_context(span)
+        expected = f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"
+        first, second = {}, {}
+        propagator.inject(first, context=ctx)
+        propagator.inject(second, context=ctx)
+        assert first == second == {"traceparent": expected}
+        # Baggage present: not the cached path, same traceparent plus the baggage.
+        with_baggage = {}
+        propagator.inject(with_baggage, context=baggage.set_baggage("k", "v", ctx))
+        assert with_baggage == {"traceparent": expected, "baggage": "k=v"}
+        # A custom setter and a non-dict carrier see the same headers.
+        pairs = []
+
+        class Setter:
+            def set(self, carrier, key, value):
+                carrier.append((key, value))
+
+        propagator.inject(pairs, context=ctx, setter=Setter())
+        assert pairs == [("traceparent", expected)]
+        # Another span: its own headers, not the first span's.
+        other = p.get_tracer("t").start_span("o", context=ctx)
+        theirs = {}
+        propagator.inject(theirs, context=trace.set_span_in_context(other))
+        osc = other.get_span_context()
+        assert theirs == {
+            "traceparent": f"00-{osc.trace_id:032x}-{osc.span_id:016x}-{osc.trace_flags:02x}"
+        }
+        assert osc.trace_id == sc.trace_id and osc.span_id != sc.span_id
+        other.end()
+        span.end()
+        # Extract: the key object inject wrote, an equal str built at run time, another case.
+        built = "".join(["trace", "parent"])
+        for carrier in (first, {built: expected}, {"TraceParent": expected}):
+            got = trace.get_current_span(propagator.extract(carrier)).get_span_context()
+            assert (got.trace_id, got.span_id, got.is_remote) == (sc.trace_id, sc.span_id, True)
+        # Both spellings at once are two traceparent headers: invalid, as before.
+        both = {"traceparent": expected, "TraceParent": expected}
+        assert not trace.get_current_span(propagator.extract(both)).get_span_context().is_valid
+    finally:
+        p.shutdown()
+
+
 def test_extract_keeps_the_given_context_when_nothing_is_found(propagator):
     base = context.set_value("mine", 1)
     assert propagator.extract({}, context=base) is base
