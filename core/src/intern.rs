@@ -187,6 +187,11 @@ impl Table {
                 let entry = match ours.take() {
                     Some(e) => e,
                     None => {
+                        // A full table (the common case once it is) costs a plain load, not
+                        // two writes to a counter every thread shares.
+                        if self.count.load(Relaxed) >= MAX_ENTRIES {
+                            return None;
+                        }
                         if self.count.fetch_add(1, Relaxed) >= MAX_ENTRIES {
                             self.count.fetch_sub(1, Relaxed);
                             return None;
