@@ -212,6 +212,53 @@ pub struct Extracted {
     pub baggage: Vec<Vec<String>>,
 }
 
+/// The niceness the core's pipeline threads (batch and export) start with, on Linux: below
+/// the application's threads, so that on a busy machine the JavaScript thread gets the CPU
+/// before the export of its spans. The export still gets every idle cycle; when the CPU is
+/// saturated the core's queue fills and drops (counted in `stats()`), as it does for a back
+/// end that is too slow. The decoder thread keeps the application's priority: JavaScript waits
+/// for it when its queue is full.
+pub const PIPELINE_NICE: i32 = 10;
+
+/// Builds the core pipeline on a short-lived thread whose niceness is [`PIPELINE_NICE`]: the
+/// threads the core starts (batch, export runtime) inherit it, the calling thread keeps its
+/// own (a thread cannot raise its priority again without privileges). Elsewhere than Linux, or
+/// when no thread can be started, the pipeline is built on the calling thread.
+fn build(
+    options: &[(String, polytrace_core::config::OptionValue)],
+) -> polytrace_core::Result<Provider> {
+    let built = std::thread::scope(|s| {
+        let spawned = std::thread::Builder::new()
+            .name("polytrace-start".into())
+            .spawn_scoped(s, || {
+                background();
+                polytrace_core::guard(|| Provider::new(options))
+            });
+        match spawned {
+            Ok(handle) => Some(handle.join()),
+            Err(_) => None,
+        }
+    });
+    match built {
+        Some(Ok(result)) => result,
+        Some(Err(payload)) => Err(polytrace_core::Error::from_panic(payload.as_ref())),
+        None => Provider::new(options),
+    }
+}
+
+/// Lowers the calling thread's priority to [`PIPELINE_NICE`] (best effort).
+fn background() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain syscalls on the calling thread (Linux's setpriority with who = 0 and
+        // PRIO_PROCESS applies to the calling thread only).
+        unsafe {
+            let tid = libc::gettid();
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, PIPELINE_NICE);
+        }
+    }
+}
+
 fn planned(p: Planned) -> u32 {
     match p {
         Planned::Drop => 0,
@@ -244,7 +291,7 @@ impl NativeProvider {
     ) -> Result<Self, Code> {
         guard_js(|| {
             let options = convert::options(options)?;
-            let provider = Provider::new(&options).map_err(crate::error::to_js)?;
+            let provider = build(&options).map_err(crate::error::to_js)?;
             Ok(NativeProvider {
                 shared: Arc::new(Shared::new(
                     provider,
