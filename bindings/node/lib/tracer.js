@@ -111,25 +111,25 @@ class Tracer {
       flags = b.flags;
       rec = b.recording;
       const w = b.words;
-      t0 = w[0];
-      t1 = w[1];
-      t2 = w[2];
-      t3 = w[3];
-      s0 = w[4];
-      s1 = w[5];
+      t0 = w[0] | 0;
+      t1 = w[1] | 0;
+      t2 = w[2] | 0;
+      t3 = w[3] | 0;
+      s0 = w[4] | 0;
+      s1 = w[5] | 0;
     } else {
       if (pool.sNext === pool.SPAN_IDS) pool.refillSpans();
       const i = pool.sNext++;
-      s0 = pool.sw[2 * i];
-      s1 = pool.sw[2 * i + 1];
+      s0 = pool.si[2 * i];
+      s1 = pool.si[2 * i + 1];
       sid = pool.sHex.substring(16 * i, 16 * i + 16);
       if (parent === undefined) {
         if (pool.tNext === pool.TRACE_IDS) pool.refillTraces();
         const j = pool.tNext++;
-        t0 = pool.tw[4 * j];
-        t1 = pool.tw[4 * j + 1];
-        t2 = pool.tw[4 * j + 2];
-        t3 = pool.tw[4 * j + 3];
+        t0 = pool.ti[4 * j];
+        t1 = pool.ti[4 * j + 1];
+        t2 = pool.ti[4 * j + 2];
+        t3 = pool.ti[4 * j + 3];
         const h = 32 * j;
         tid = pool.tHex.substring(h, h + 32);
         flags = RANDOM | (decision === SAMPLE ? SAMPLED : 0);
