@@ -24,6 +24,13 @@ const ASK = 3;
 const SAMPLED = 1;
 const RANDOM = 2;
 
+const HAS_UPPER = /[A-F]/;
+
+/** A valid hex id (`isSpanContextValid` passed) in lowercase; the usual lowercase id as is. */
+function lowerHex(id) {
+  return HAS_UPPER.test(id) ? id.toLowerCase() : id;
+}
+
 class Tracer {
   /**
    * @param {object} p the provider's shared state (lib/state.js)
@@ -82,9 +89,10 @@ class Tracer {
         p1 = parent._s1;
         par = 1;
       } else {
-        const tw = hexWords(psc.traceId, 4);
-        const sw = hexWords(psc.spanId, 2);
-        tid = psc.traceId;
+        // The API accepts ids in either case; spans carry them in lowercase, as W3C writes them.
+        tid = lowerHex(psc.traceId);
+        const tw = hexWords(tid, 4);
+        const sw = hexWords(lowerHex(psc.spanId), 2);
         [t0, t1, t2, t3] = tw;
         [p0, p1] = sw;
         ts = psc.traceState;
@@ -100,7 +108,7 @@ class Tracer {
           ? undefined
           : {
               traceId: tid,
-              spanId: local ? parent._sid : psc.spanId,
+              spanId: local ? parent._sid : lowerHex(psc.spanId),
               flags: pflags,
               traceState: ts ? ts.serialize() : undefined,
               isRemote: par === 3,
