@@ -212,80 +212,6 @@ pub struct Extracted {
     pub baggage: Vec<Vec<String>>,
 }
 
-/// How much nicer than the application the core's pipeline threads (batch and export) run, on
-/// Linux: below the application's threads, so that on a busy machine the JavaScript thread
-/// gets the CPU before the export of its spans. The export still gets every idle cycle; when
-/// the CPU stays saturated the core's queue fills and drops (counted in `stats()`), as it does
-/// for a back end that is too slow. The decoder thread keeps the application's priority:
-/// JavaScript waits for it when its queue is full. Niceness is capped at 19.
-pub const PIPELINE_NICE_INCREMENT: i32 = 10;
-
-/// Builds the core pipeline on a short-lived thread made [`PIPELINE_NICE_INCREMENT`] nicer
-/// than the calling one: the threads the core starts (batch, export runtime) inherit its
-/// priority, the calling thread keeps its own (a thread cannot raise its priority again
-/// without privileges). Elsewhere than Linux, or when no thread can be started, the pipeline
-/// is built on the calling thread.
-fn build(
-    options: &[(String, polytrace_core::config::OptionValue)],
-) -> polytrace_core::Result<Provider> {
-    let base = niceness();
-    let built = std::thread::scope(|s| {
-        let spawned = std::thread::Builder::new()
-            .name("polytrace-start".into())
-            .spawn_scoped(s, || {
-                background(base);
-                polytrace_core::guard(|| Provider::new(options))
-            });
-        match spawned {
-            Ok(handle) => Some(handle.join()),
-            Err(_) => None,
-        }
-    });
-    match built {
-        Some(Ok(result)) => result,
-        Some(Err(payload)) => Err(polytrace_core::Error::from_panic(payload.as_ref())),
-        None => Provider::new(options),
-    }
-}
-
-/// The calling thread's niceness (Linux; `None` elsewhere or when it cannot be read).
-fn niceness() -> Option<i32> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain syscalls on the calling thread. getpriority can return -1 as a value,
-        // so errno is cleared first and checked after.
-        unsafe {
-            let tid = libc::gettid() as libc::id_t;
-            *libc::__errno_location() = 0;
-            let n = libc::getpriority(libc::PRIO_PROCESS, tid);
-            if n == -1 && *libc::__errno_location() != 0 {
-                return None;
-            }
-            Some(n)
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        None
-    }
-}
-
-/// Makes the calling thread [`PIPELINE_NICE_INCREMENT`] nicer than `base` (best effort).
-fn background(base: Option<i32>) {
-    #[cfg(target_os = "linux")]
-    if let Some(base) = base {
-        let nice = (base + PIPELINE_NICE_INCREMENT).min(19);
-        // SAFETY: a plain syscall on the calling thread (Linux's setpriority with PRIO_PROCESS
-        // and a thread id applies to that thread only).
-        unsafe {
-            let tid = libc::gettid() as libc::id_t;
-            let _ = libc::setpriority(libc::PRIO_PROCESS, tid, nice);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = base;
-}
-
 fn planned(p: Planned) -> u32 {
     match p {
         Planned::Drop => 0,
@@ -318,7 +244,7 @@ impl NativeProvider {
     ) -> Result<Self, Code> {
         guard_js(|| {
             let options = convert::options(options)?;
-            let provider = build(&options).map_err(crate::error::to_js)?;
+            let provider = Provider::new(&options).map_err(crate::error::to_js)?;
             Ok(NativeProvider {
                 shared: Arc::new(Shared::new(
                     provider,
