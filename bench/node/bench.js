@@ -19,7 +19,9 @@
 // Both pipelines export to the same receiver (`polytrace receive`, started here) with their
 // default batch settings (queue 2048, batch 512, delay 5 s: the specification's defaults).
 //
-// Options: --quick (fewer iterations), --repeat N, --only W1,W3,...
+// Options: --quick (fewer iterations), --repeat N, --only W1,W3,..., --threads (also print,
+// per workload and SDK, where the hot loop's time went: each thread's CPU time and run-queue
+// wait from /proc/self/task/*/schedstat (Linux), and the garbage collector's pauses).
 // Environment: POLYTRACE_CLI (the polytrace binary), POLYTRACE_NATIVE_PATH (the addon).
 
 const { spawn } = require('node:child_process');
@@ -32,6 +34,7 @@ const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const REPEAT = Number(argValue('--repeat') || (QUICK ? 1 : 3));
 const ONLY = (argValue('--only') || 'W1,W3,W4,T').split(',');
+const THREADS = args.includes('--threads') || process.env.BENCH_THREADS === '1';
 const N = { W1: QUICK ? 100000 : 400000, W3: QUICK ? 50000 : 150000, W4: QUICK ? 100000 : 400000 };
 const T_SECONDS = QUICK ? 2 : 4;
 const PACED_RATE = 20000; // spans per second
@@ -97,6 +100,8 @@ async function child(sdk, workload, endpoint) {
     // JavaScript SDK's processor gets to export as it would in a server.
     for (let i = 0; i < 20000; i++) fn();
     await yieldLoop();
+    const gc = THREADS ? gcPauses() : undefined;
+    const threads0 = THREADS ? schedstat() : undefined;
     const cpu0 = process.cpuUsage();
     let hot = 0n;
     for (let done = 0; done < n; done += CHUNK) {
@@ -104,6 +109,10 @@ async function child(sdk, workload, endpoint) {
       for (let i = 0; i < CHUNK; i++) fn();
       hot += process.hrtime.bigint() - t0;
       await yieldLoop();
+    }
+    if (THREADS) {
+      out.threads = perThread(threads0, schedstat(), n * per);
+      out.gcNs = gc.stop() / (n * per);
     }
     await provider.forceFlush().catch(() => {});
     const cpu = process.cpuUsage(cpu0);
@@ -135,6 +144,57 @@ async function child(sdk, workload, endpoint) {
   }
   if (!out.seconds) await provider.shutdown().catch(() => {});
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/**
+ * Per thread of this process (Linux): name, CPU time and run-queue wait in ns
+ * (/proc/self/task/<tid>/schedstat), keyed by tid. Empty elsewhere.
+ */
+function schedstat() {
+  const out = new Map();
+  const dir = '/proc/self/task';
+  if (!fs.existsSync(dir)) return out;
+  for (const tid of fs.readdirSync(dir)) {
+    try {
+      const name = fs.readFileSync(`${dir}/${tid}/comm`, 'utf8').trim();
+      const [run, wait] = fs.readFileSync(`${dir}/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(tid, { name: tid === String(process.pid) ? 'main (JavaScript)' : name, run, wait });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out;
+}
+
+/** The difference of two `schedstat()`s per operation, summed by thread name. */
+function perThread(before, after, ops) {
+  const by = {};
+  for (const [tid, a] of after) {
+    const b = before.get(tid) || { run: 0, wait: 0 };
+    const t = (by[a.name] ||= { run: 0, wait: 0 });
+    t.run += (a.run - b.run) / ops;
+    t.wait += (a.wait - b.wait) / ops;
+  }
+  return by;
+}
+
+/** Sums the garbage collector's pauses from now until `stop()` (ns). */
+function gcPauses() {
+  const { PerformanceObserver } = require('node:perf_hooks');
+  let total = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) total += e.duration * 1e6;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      // Entries are delivered asynchronously; take what has been delivered.
+      const rest = obs.takeRecords ? obs.takeRecords() : [];
+      for (const e of rest) total += e.duration * 1e6;
+      obs.disconnect();
+      return total;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +237,7 @@ function startReceiver() {
 function runChild(sdk, workload, endpoint, env = {}) {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [__filename, '--child', sdk, workload, endpoint], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, BENCH_THREADS: THREADS ? '1' : '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -248,6 +308,25 @@ async function main() {
     lines.push(
       `| ${names[w]} | ${fmt(o)} | ${fmt(get('otel', 'cpuNs'))} | ${fmt(p)} | ${fmt(get('polytrace', 'cpuNs'))} | ${(o / p).toFixed(1)}× | ${fmt(get('polytrace-inline', 'wallNs'))} | ${fmt(get('polytrace-inline', 'cpuNs'))} |`,
     );
+  }
+  if (THREADS) {
+    lines.push('');
+    lines.push('Where the hot loop went (ns per operation, median of the runs): CPU time and run-queue wait per thread, GC pauses');
+    lines.push('');
+    lines.push('| workload | SDK | wall | GC pauses | thread: cpu / run-queue wait |');
+    lines.push('|---|---|---:|---:|---|');
+    for (const w of ['W1', 'W3', 'W4'].filter((x) => ONLY.includes(x))) {
+      for (const [sdk] of sdks) {
+        const rs = results.filter((r) => r.sdk === sdk && r.workload === w && r.threads);
+        if (!rs.length) continue;
+        const names = [...new Set(rs.flatMap((r) => Object.keys(r.threads)))];
+        const cols = names
+          .map((n) => [n, median(rs.map((r) => r.threads[n]?.run ?? 0)), median(rs.map((r) => r.threads[n]?.wait ?? 0))])
+          .filter(([, run, wait]) => run + wait >= 1)
+          .map(([n, run, wait]) => `${n} ${fmt(run)} / ${fmt(wait)}`);
+        lines.push(`| ${w} | ${sdk} | ${fmt(median(rs.map((r) => r.wallNs)))} | ${fmt(median(rs.map((r) => r.gcNs)))} | ${cols.join('; ')} |`);
+      }
+    }
   }
   if (tput.length) {
     lines.push('');

@@ -177,6 +177,28 @@ test('a remote parent from the propagator is continued, with its trace state', a
   assert.equal(s.flags & 0x300, 0x300);
 });
 
+test('a parent context with uppercase hex ids (valid for the API) is continued in lowercase', async () => {
+  const { provider, spans } = fileProvider(TracerProvider);
+  const ctx = trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: '4BF92F3577B34DA6A3CE929D0E0E4736', spanId: '00F067AA0BA902B7', traceFlags: 1, isRemote: true,
+  });
+  const span = provider.getTracer('t').startSpan('upper', {}, ctx);
+  assert.equal(span.spanContext().traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  const carrier = {};
+  provider.propagator().inject(trace.setSpan(ROOT_CONTEXT, span), carrier, api.defaultTextMapSetter);
+  assert.match(carrier.traceparent, /^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-01$/);
+  span.end();
+  // An asked sampler gets the parent through the core as well.
+  const asked = fileProvider(TracerProvider, { sampler: 'traceidratio', samplerArg: 0.999999 });
+  asked.provider.getTracer('t').startSpan('upper-asked', {}, ctx).end();
+  await Promise.all([provider.shutdown(), asked.provider.shutdown()]);
+  for (const s of [...spans(), ...asked.spans()]) {
+    assert.equal(s.traceId, '4bf92f3577b34da6a3ce929d0e0e4736', s.name);
+    assert.equal(s.parentSpanId, '00f067aa0ba902b7', s.name);
+  }
+  assert.equal(spans().length + asked.spans().length, 2);
+});
+
 test('sampling: the plan for fixed samplers, the core for the rest', async () => {
   const off = fileProvider(TracerProvider, { sampler: 'always_off' });
   const s1 = off.provider.getTracer('t').startSpan('dropped');

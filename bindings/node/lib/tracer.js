@@ -24,6 +24,13 @@ const ASK = 3;
 const SAMPLED = 1;
 const RANDOM = 2;
 
+const HAS_UPPER = /[A-F]/;
+
+/** A valid hex id (`isSpanContextValid` passed) in lowercase; the usual lowercase id as is. */
+function lowerHex(id) {
+  return HAS_UPPER.test(id) ? id.toLowerCase() : id;
+}
+
 class Tracer {
   /**
    * @param {object} p the provider's shared state (lib/state.js)
@@ -82,9 +89,10 @@ class Tracer {
         p1 = parent._s1;
         par = 1;
       } else {
-        const tw = hexWords(psc.traceId, 4);
-        const sw = hexWords(psc.spanId, 2);
-        tid = psc.traceId;
+        // The API accepts ids in either case; spans carry them in lowercase, as W3C writes them.
+        tid = lowerHex(psc.traceId);
+        const tw = hexWords(tid, 4);
+        const sw = hexWords(lowerHex(psc.spanId), 2);
         [t0, t1, t2, t3] = tw;
         [p0, p1] = sw;
         ts = psc.traceState;
@@ -100,7 +108,7 @@ class Tracer {
           ? undefined
           : {
               traceId: tid,
-              spanId: local ? parent._sid : psc.spanId,
+              spanId: local ? parent._sid : lowerHex(psc.spanId),
               flags: pflags,
               traceState: ts ? ts.serialize() : undefined,
               isRemote: par === 3,
@@ -111,25 +119,25 @@ class Tracer {
       flags = b.flags;
       rec = b.recording;
       const w = b.words;
-      t0 = w[0];
-      t1 = w[1];
-      t2 = w[2];
-      t3 = w[3];
-      s0 = w[4];
-      s1 = w[5];
+      t0 = w[0] | 0;
+      t1 = w[1] | 0;
+      t2 = w[2] | 0;
+      t3 = w[3] | 0;
+      s0 = w[4] | 0;
+      s1 = w[5] | 0;
     } else {
       if (pool.sNext === pool.SPAN_IDS) pool.refillSpans();
       const i = pool.sNext++;
-      s0 = pool.sw[2 * i];
-      s1 = pool.sw[2 * i + 1];
+      s0 = pool.si[2 * i];
+      s1 = pool.si[2 * i + 1];
       sid = pool.sHex.substring(16 * i, 16 * i + 16);
       if (parent === undefined) {
         if (pool.tNext === pool.TRACE_IDS) pool.refillTraces();
         const j = pool.tNext++;
-        t0 = pool.tw[4 * j];
-        t1 = pool.tw[4 * j + 1];
-        t2 = pool.tw[4 * j + 2];
-        t3 = pool.tw[4 * j + 3];
+        t0 = pool.ti[4 * j];
+        t1 = pool.ti[4 * j + 1];
+        t2 = pool.ti[4 * j + 2];
+        t3 = pool.ti[4 * j + 3];
         const h = 32 * j;
         tid = pool.tHex.substring(h, h + 32);
         flags = RANDOM | (decision === SAMPLE ? SAMPLED : 0);

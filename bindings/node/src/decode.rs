@@ -53,8 +53,16 @@ pub struct Decoder {
     origin_ns: u64,
 }
 
+#[cold]
+#[inline(never)]
 fn corrupt(what: &str) -> Error {
     Error::internal(format!("corrupt span batch: {what}"))
+}
+
+#[cold]
+#[inline(never)]
+fn truncated() -> Error {
+    corrupt("truncated")
 }
 
 struct Reader<'a> {
@@ -62,34 +70,48 @@ struct Reader<'a> {
     pos: usize,
 }
 
+// The readers are on the decoder thread's hot path (a handful per attribute): each is one
+// bounds check inlined at its call site, with the error built out of line.
 impl<'a> Reader<'a> {
     #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or_else(|| corrupt("length"))?;
-        let s = self
-            .b
-            .get(self.pos..end)
-            .ok_or_else(|| corrupt("truncated"))?;
+        let s = self.b.get(self.pos..end).ok_or_else(truncated)?;
         self.pos = end;
         Ok(s)
     }
-    #[inline]
+    /// The next `N` bytes.
+    #[inline(always)]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        match self
+            .b
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        {
+            Some(a) => {
+                self.pos += N;
+                Ok(*a)
+            }
+            None => Err(truncated()),
+        }
+    }
+    #[inline(always)]
     fn u8(&mut self) -> Result<u8> {
-        let v = *self.b.get(self.pos).ok_or_else(|| corrupt("truncated"))?;
-        self.pos += 1;
-        Ok(v)
+        match self.b.get(self.pos) {
+            Some(&v) => {
+                self.pos += 1;
+                Ok(v)
+            }
+            None => Err(truncated()),
+        }
     }
-    #[inline]
+    #[inline(always)]
     fn u32(&mut self) -> Result<u32> {
-        let s = self.take(4)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        self.array::<4>().map(u32::from_le_bytes)
     }
-    #[inline]
+    #[inline(always)]
     fn f64(&mut self) -> Result<f64> {
-        let s = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        Ok(f64::from_le_bytes(a))
+        self.array::<8>().map(f64::from_le_bytes)
     }
     fn count(&mut self) -> Result<usize> {
         let n = self.u32()? as usize;
@@ -140,9 +162,12 @@ impl Decoder {
 
     #[inline]
     fn time(&self, ms: f64) -> u64 {
-        // Saturating casts: NaN → 0, ±∞ → the extremes.
-        self.origin_ns
-            .saturating_add_signed((ms * 1e6).round() as i64)
+        // Rounded to the nearest nanosecond, half away from zero, without a call to libm's
+        // `round` (not inlined for the baseline x86-64 target). Saturating casts: NaN → 0,
+        // ±∞ → the extremes.
+        let ns = ms * 1e6;
+        let half = if ns < 0.0 { -0.5 } else { 0.5 };
+        self.origin_ns.saturating_add_signed((ns + half) as i64)
     }
 
     fn str(&mut self, r: &mut Reader<'_>) -> Result<Cow<'static, str>> {
