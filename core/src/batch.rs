@@ -196,10 +196,12 @@ pub(crate) fn spawn_worker(
 /// How long the worker keeps polling after a burst before it parks.
 const BURST_SPIN: Duration = Duration::from_millis(1);
 
-/// A burst is a rate at which the queue's room beyond one batch would fill within this time:
-/// then parking is a risk (waking a parked thread can take that long on a busy machine or a
-/// virtual CPU), so the worker polls for [`BURST_SPIN`] instead. Below that rate it parks and
-/// is woken when a batch is ready: polling at a steady moderate rate would only burn a CPU.
+/// A burst is a rate at which the queue's room beyond one batch (counted as at most 4 batches)
+/// would fill within this time: then parking is a risk (waking a parked thread can take that
+/// long on a busy machine or a virtual CPU) and slows the drain, so the worker polls for
+/// [`BURST_SPIN`] instead. Below that rate it parks and is woken when a batch is ready:
+/// polling at a steady moderate rate would only burn a CPU. With the default sizes (2048,
+/// 512) the threshold is 768k spans/s; with a much larger queue, 1M spans/s per 512 of batch.
 const BURST_FILL: Duration = Duration::from_millis(2);
 
 fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn BatchSink) {
@@ -245,7 +247,11 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             let now = Instant::now();
             let since = now.duration_since(last_take);
             last_take = now;
-            let room = queue.max_queue.saturating_sub(queue.max_batch).max(1) as u128;
+            let room = queue
+                .max_queue
+                .saturating_sub(queue.max_batch)
+                .min(4 * queue.max_batch)
+                .max(1) as u128;
             let burst = took as u128 * BURST_FILL.as_nanos() >= room * since.as_nanos();
             // One pass over the taken vector, a chunk at a time, in order, the records staying
             // where they are. (Draining chunks off its front instead would shift the rest down
