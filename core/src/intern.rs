@@ -15,6 +15,7 @@
 //! are copied; keys and names have their own table. Interned strings live until the process
 //! exits (reachable from the tables).
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
@@ -137,6 +138,32 @@ impl Table {
     #[inline]
     pub fn get(&self, s: &str) -> Option<&'static str> {
         self.intern(s).map(|(_, text, _)| text)
+    }
+
+    /// `s` as the core keeps it: the shared copy when it fits, else an owned copy (too long,
+    /// or the table is full).
+    #[inline]
+    pub fn share(&self, s: &str) -> Cow<'static, str> {
+        match self.get(s) {
+            Some(t) => Cow::Borrowed(t),
+            None => Cow::Owned(s.to_owned()),
+        }
+    }
+
+    /// [`share`](Self::share), asking the pointer cache ([`recent`](Self::recent)) first: a
+    /// caller that passes the same string object again (a literal key in a loop) gets its
+    /// shared copy with one load and a short comparison, and the rest goes out of line.
+    #[inline(always)]
+    pub fn share_cached(&self, s: &str) -> Cow<'static, str> {
+        match self.recent(s.as_bytes()) {
+            Some(t) => Cow::Borrowed(t),
+            None => self.share_uncached(s),
+        }
+    }
+
+    #[inline(never)]
+    fn share_uncached(&self, s: &str) -> Cow<'static, str> {
+        self.share(s)
     }
 
     /// Interns `s`: its slot (stable for the life of the process), its shared copy and its
@@ -266,6 +293,19 @@ mod tests {
             let _ = t.get(&format!("k{i}"));
         }
         assert!(t.count.load(Relaxed) <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn share_borrows_what_fits_and_copies_the_rest() {
+        static T: Table = Table::new(8);
+        let a = T.share_cached("op");
+        let b = T.share(&String::from("op"));
+        assert!(
+            matches!((&a, &b), (Cow::Borrowed(x), Cow::Borrowed(y)) if x.as_ptr() == y.as_ptr())
+        );
+        assert!(
+            matches!(T.share_cached("longer than eight"), Cow::Owned(s) if s == "longer than eight")
+        );
     }
 
     #[test]

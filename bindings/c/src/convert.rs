@@ -291,19 +291,13 @@ fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str> {
 /// A key or a name: interned when it fits, else copied.
 #[inline]
 pub(crate) fn key_of(s: &str) -> Key {
-    match intern::KEYS.get(s) {
-        Some(k) => Cow::Borrowed(k),
-        None => Cow::Owned(s.to_owned()),
-    }
+    intern::KEYS.share(s)
 }
 
 /// A string value: interned when short, else copied.
 #[inline]
 pub(crate) fn string_value(s: &str) -> Value {
-    match intern::VALUES.get(s) {
-        Some(v) => Value::String(Cow::Borrowed(v)),
-        None => Value::String(Cow::Owned(s.to_owned())),
-    }
+    Value::String(intern::VALUES.share(s))
 }
 
 /// A C array argument.

@@ -8,7 +8,7 @@
 use crate::context::Otel;
 use polytrace_core::config::OptionValue;
 use polytrace_core::diag;
-use polytrace_core::intern::{self, Table};
+use polytrace_core::intern;
 use polytrace_core::propagation::TraceState;
 use polytrace_core::{
     Attribute, Key, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, Value,
@@ -68,34 +68,12 @@ pub(crate) fn utf8_borrowed<'a>(s: &'a Bound<'_, PyAny>) -> Option<&'a str> {
     }
 }
 
-/// `text` as the core keeps it: the shared copy from `table` (see [`intern`]), else an owned
-/// copy (too long, or the table is full). A Python `str` caches its UTF-8 form inside the
-/// object, so the same `str` (a literal key in a loop) gives the same pointer again and the
-/// table's pointer cache answers with one load and a short comparison: no allocation per call
-/// here, and no free on the export thread later.
-#[inline(always)]
-fn shared(table: &'static Table, text: &str) -> Cow<'static, str> {
-    match table.recent(text.as_bytes()) {
-        Some(t) => Cow::Borrowed(t),
-        None => shared_slow(table, text),
-    }
-}
-
-/// [`shared`] when the pointer cache misses (a new string object, or not interned yet).
-#[inline(never)]
-fn shared_slow(table: &'static Table, text: &str) -> Cow<'static, str> {
-    match table.get(text) {
-        Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(text.to_owned()),
-    }
-}
-
 /// A span or event name as the core keeps it ([`name`]'s text, interned when it fits).
 #[inline]
 pub(crate) fn name_key(obj: &Bound<'_, PyAny>) -> Key {
     if obj.is_instance_of::<PyString>() {
         if let Some(t) = utf8_borrowed(obj) {
-            return shared(&intern::KEYS, t);
+            return intern::KEYS.share_cached(t);
         }
     }
     Cow::Owned(name(obj))
@@ -179,7 +157,9 @@ pub(crate) fn report(bad: &Bad, key: &str) {
     );
 }
 
-/// A key: a non-empty `str` (interned when it fits, see [`shared`]).
+/// A key: a non-empty `str`, interned when it fits. A Python `str` caches its UTF-8 form inside
+/// the object, so the same `str` (a literal key in a loop) gives the same pointer again and the
+/// table's pointer cache answers: no allocation per call, and no free on the export thread.
 #[inline]
 pub(crate) fn key(k: &Bound<'_, PyAny>) -> Result<Key, Bad> {
     if !k.is_instance_of::<PyString>() {
@@ -188,7 +168,7 @@ pub(crate) fn key(k: &Bound<'_, PyAny>) -> Result<Key, Bad> {
     }
     match utf8_borrowed(k) {
         Some("") => Err(Bad::KeyEmpty),
-        Some(s) => Ok(shared(&intern::KEYS, s)),
+        Some(s) => Ok(intern::KEYS.share_cached(s)),
         None => Err(Bad::KeySurrogate),
     }
 }
@@ -252,7 +232,7 @@ pub(crate) fn value(v: &Bound<'_, PyAny>) -> Result<Value, Bad> {
     // The common exact types first, by identity of their type.
     if v.is_exact_instance_of::<PyString>() {
         return utf8_borrowed(v)
-            .map(|s| Value::String(shared(&intern::VALUES, s)))
+            .map(|s| Value::String(intern::VALUES.share_cached(s)))
             .ok_or(Bad::Surrogate);
     }
     if let Ok(b) = v.cast_exact::<PyBool>() {
