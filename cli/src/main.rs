@@ -56,6 +56,12 @@ pub(crate) struct ReceiveArgs {
     /// Append OTLP/JSON lines to FILE (flushed per request) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// Throughput mode for benchmarks: protobuf requests are only walked on the wire format
+    /// to count their spans (not decoded, not written anywhere), and the running total is
+    /// printed to standard error as `received N spans` whenever it changes (at most every
+    /// 50 ms). Keeps the receiver's own CPU use small next to the exporter it measures.
+    #[arg(long, conflicts_with = "out")]
+    pub(crate) count_only: bool,
     /// Serve TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     pub(crate) tls_cert: Option<PathBuf>,

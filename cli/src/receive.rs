@@ -77,20 +77,30 @@ impl Signals {
         Ok(Signals { runtime })
     }
 
-    /// Returns the name of the signal that arrived.
-    fn wait(mut self) -> &'static str {
+    /// Returns the name of the signal that arrived. Meanwhile `tick`, when given, runs every
+    /// 50 ms.
+    fn wait(mut self, mut tick: Option<&mut dyn FnMut()>) -> &'static str {
         #[cfg(unix)]
         {
             let (int, term) = (&mut self.int, &mut self.term);
             self.runtime.block_on(async {
-                tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
+                let mut every = tokio::time::interval(std::time::Duration::from_millis(50));
+                loop {
+                    tokio::select! {
+                        _ = int.recv() => return "SIGINT",
+                        _ = term.recv() => return "SIGTERM",
+                        _ = every.tick(), if tick.is_some() => {
+                            if let Some(t) = tick.as_mut() {
+                                t();
+                            }
+                        }
+                    }
                 }
             })
         }
         #[cfg(not(unix))]
         {
+            let _ = &mut tick;
             let _ = self.runtime.block_on(tokio::signal::ctrl_c());
             "Ctrl-C"
         }
@@ -135,22 +145,24 @@ pub(crate) fn run(args: &ReceiveArgs) -> Result<ExitCode, String> {
         http_addr: (!args.no_http).then_some(args.http),
         tls,
         faults,
-        count_only: false,
+        count_only: args.count_only,
         // Requests go to the sink; keeping them too would grow without bound.
         keep_requests: false,
-        on_request: Some(Arc::new(move |r: &ReceivedRequest| {
-            let line = request_to_json_line(&r.request);
-            let mut sink = hook_sink.lock();
-            sink.write(&line);
-            eprintln!(
-                "request {}: {}{}, {} spans, services: {}",
-                sink.accepted,
-                r.transport,
-                if r.compressed { " (gzip)" } else { "" },
-                r.span_count(),
-                services(r).join(", "),
-            );
-        })),
+        on_request: (!args.count_only).then(|| -> polytrace_receiver::RequestHook {
+            Arc::new(move |r: &ReceivedRequest| {
+                let line = request_to_json_line(&r.request);
+                let mut sink = hook_sink.lock();
+                sink.write(&line);
+                eprintln!(
+                    "request {}: {}{}, {} spans, services: {}",
+                    sink.accepted,
+                    r.transport,
+                    if r.compressed { " (gzip)" } else { "" },
+                    r.span_count(),
+                    services(r).join(", "),
+                );
+            })
+        }),
     };
 
     let signals = Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
@@ -180,7 +192,20 @@ pub(crate) fn run(args: &ReceiveArgs) -> Result<ExitCode, String> {
         );
     }
 
-    let signal = signals.wait();
+    // In count-only mode nothing is decoded per request: the total is reported as it grows.
+    let mut reported = 0;
+    let mut report_total = || {
+        let spans = receiver.span_count();
+        if spans != reported {
+            reported = spans;
+            eprintln!("received {spans} spans");
+        }
+    };
+    let signal = signals.wait(if args.count_only {
+        Some(&mut report_total)
+    } else {
+        None
+    });
     let requests = receiver.request_count();
     let spans = receiver.span_count();
     receiver.shutdown();
@@ -188,8 +213,14 @@ pub(crate) fn run(args: &ReceiveArgs) -> Result<ExitCode, String> {
         let sink = sink.lock();
         (sink.accepted, sink.written)
     };
-    eprintln!(
-        "{signal}: stopped. {requests} requests received, {accepted} accepted, {spans} spans; {written} lines written to {target}"
-    );
+    if args.count_only {
+        eprintln!(
+            "{signal}: stopped. {requests} requests received, {spans} spans counted (count-only: nothing written)"
+        );
+    } else {
+        eprintln!(
+            "{signal}: stopped. {requests} requests received, {accepted} accepted, {spans} spans; {written} lines written to {target}"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

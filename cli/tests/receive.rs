@@ -257,6 +257,60 @@ fn receives_writes_and_stops_on_sigterm() {
 }
 
 #[test]
+fn count_only_counts_on_the_wire_and_writes_nothing() {
+    let mut rx = Receive::start(&[
+        "--grpc",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--count-only",
+    ]);
+    let (grpc, http) = rx.addresses();
+    let (grpc, http) = (grpc.unwrap(), http.unwrap());
+    grpc_export(grpc, request("grpc-svc", 2));
+    assert!(rx.expect("received ").ends_with("received 2 spans"));
+    assert!(post(
+        http,
+        "application/x-protobuf",
+        &request("proto-svc", 3).encode_to_vec()
+    )
+    .starts_with("HTTP/1.1 200"));
+    // Not protobuf: refused, and not counted.
+    assert!(post(http, "application/x-protobuf", &[0xff; 7]).starts_with("HTTP/1.1 400"));
+    assert!(rx.expect("received ").ends_with("received 5 spans"));
+
+    rx.signal("TERM");
+    assert!(rx.wait().success());
+    let totals = rx.expect("stopped");
+    assert!(
+        totals.contains("3 requests received, 5 spans counted"),
+        "{totals}"
+    );
+    // Nothing per request: no JSON on standard output, no request lines on stderr.
+    let mut stdout = String::new();
+    rx.child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert_eq!(stdout, "");
+    assert!(
+        !rx.lines.iter().any(|l| l.starts_with("request ")),
+        "{:#?}",
+        rx.lines
+    );
+
+    // --out makes no sense with it.
+    let both = Command::new(env!("CARGO_BIN_EXE_polytrace"))
+        .args(["receive", "--count-only", "--out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("--count-only"));
+}
+
+#[test]
 fn appends_to_stdout_without_out_and_stops_on_sigint() {
     let mut rx = Receive::start(&["--http", "127.0.0.1:0", "--no-grpc"]);
     let (grpc, http) = rx.addresses();
