@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use crate::pipeline::{configured_exporter, Pipeline, TracerShared};
 use crate::propagation::{Baggage, Extracted, Propagators};
 use crate::sampler::Decision;
-use crate::span::{now_unix_nanos, FinishedSpan, Span, SpanRecord, StartOptions};
+use crate::span::{
+    now_unix_nanos, FinishedHead, FinishedRecord, FinishedSpan, Span, SpanRecord, StartOptions,
+};
 use crate::stats::Stats;
 use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceId};
 use opentelemetry::InstrumentationScope;
@@ -392,30 +394,59 @@ impl Tracer {
         if p.config.disabled {
             return Ok(ctx);
         }
-        // After shutdown the record still goes to `on_end`, which counts it as ended and
-        // dropped (`dropped_shutdown`), as for a live span ended after shutdown.
-        let mut record = SpanRecord::new(
-            self.shared.scope,
-            ctx.clone(),
-            span.parent.as_ref(),
-            span.name,
-            span.kind,
-            span.start_time,
-        );
-        record.end = span.end_time.max(span.start_time);
-        let limits = &p.config.limits;
-        for (k, v) in span.attributes {
-            record.set_attribute(limits, k, v);
-        }
-        for e in span.events {
-            record.add_event(limits, e);
-        }
-        for l in span.links {
-            record.add_link(limits, l);
-        }
-        record.set_status(span.status);
-        p.on_end(record);
+        let (parent_span_id, parent_is_remote) = match &span.parent {
+            Some(p) if p.is_valid() => (p.span_id, p.is_remote),
+            _ => (SpanId::INVALID, false),
+        };
+        let head = FinishedHead {
+            context: ctx.clone(),
+            parent_span_id,
+            parent_is_remote,
+            name: span.name,
+            kind: span.kind,
+            start_time: span.start_time,
+            end_time: span.end_time,
+            status: span.status,
+        };
+        let (attributes, events, links) = (span.attributes, span.events, span.links);
+        self.record_finished(head, |r| {
+            for (k, v) in attributes {
+                r.set_attribute(k, v);
+            }
+            for e in events {
+                r.add_event(e);
+            }
+            for l in links {
+                r.add_link(l);
+            }
+            Ok(())
+        })?;
         Ok(ctx)
+    }
+
+    /// Records a finished span whose context was decided at start (by the binding, from
+    /// [`Provider::start_plan`] or [`Tracer::begin`]): `fill` adds its attributes, events and
+    /// links straight into the queued record, under the same limits as a live span's setters.
+    /// For bindings that decode spans from their own compact format: nothing is collected
+    /// into intermediate vectors. An invalid context is an error and `fill` is not called; an
+    /// error from `fill` is returned and nothing is recorded. After shutdown the span is
+    /// counted as ended and dropped, as a live span ended then.
+    pub fn record_finished(
+        &self,
+        head: FinishedHead,
+        fill: impl FnOnce(&mut FinishedRecord<'_>) -> Result<()>,
+    ) -> Result<()> {
+        if !head.context.is_valid() {
+            return Err(Error::invalid_argument(
+                "record_finished: the span context is invalid",
+            ));
+        }
+        let p = &self.shared.pipeline;
+        let record = SpanRecord::finished(self.shared.scope, &p.config.limits, head, fill)?;
+        if !p.config.disabled {
+            p.on_end(record);
+        }
+        Ok(())
     }
 }
 

@@ -49,6 +49,9 @@ pub mod types;
 
 pub use api::{Begun, Provider, Tracer};
 pub use error::{guard, Error, ErrorKind, Result};
-pub use span::{Event, Exception, FinishedSpan, Link, Span, StartOptions, UnixNanos};
+pub use span::{
+    Event, Exception, FinishedHead, FinishedRecord, FinishedSpan, Link, Span, StartOptions,
+    UnixNanos,
+};
 pub use stats::Stats;
 pub use types::*;

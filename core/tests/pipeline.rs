@@ -365,6 +365,76 @@ fn record_span_in_one_call() {
 }
 
 #[test]
+fn record_finished_fills_the_record_under_the_limits() {
+    let (p, e) = provider(&[("attribute_count_limit", OptionValue::Int(2))]);
+    let t = p.tracer("lib", None, None, vec![]);
+    let begun = t.begin(None, "decoded", SpanKind::Client, &[]);
+    let parent = SpanId([9; 8]);
+    let head = |name: &'static str| FinishedHead {
+        context: begun.context.clone(),
+        parent_span_id: parent,
+        parent_is_remote: true,
+        name: name.into(),
+        kind: SpanKind::Client,
+        start_time: 5_000,
+        end_time: 4_000, // before start: clamped
+        status: Status::Error("boom".into()),
+    };
+    t.record_finished(head("decoded"), |r| {
+        r.set_attribute("a", 1i64);
+        r.set_attribute("b", "x");
+        r.set_attribute("a", 2i64); // a later duplicate overwrites
+        r.set_attribute("c", true); // past the limit of 2: dropped
+        r.add_event(Event {
+            name: "e".into(),
+            time: Some(4_500),
+            attributes: vec![],
+        });
+        Ok(())
+    })
+    .unwrap();
+    // A failing fill records nothing and its error comes back.
+    let failed = t.record_finished(head("failed"), |r| {
+        r.set_attribute("a", 1i64);
+        Err(Error::internal("corrupt input"))
+    });
+    assert_eq!(failed.unwrap_err().kind(), ErrorKind::Internal);
+    // An invalid context is refused before `fill` runs.
+    let mut called = false;
+    let bad = t.record_finished(
+        FinishedHead {
+            context: SpanContext::invalid(),
+            ..head("bad")
+        },
+        |_| {
+            called = true;
+            Ok(())
+        },
+    );
+    assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert!(!called);
+
+    let spans = finished(&p, &e);
+    assert_eq!(spans.len(), 1, "only the span whose fill succeeded");
+    let s = &spans[0];
+    assert_eq!(s.name, "decoded");
+    assert_eq!(
+        s.span_context.span_id().to_string(),
+        begun.context.span_id.to_hex()
+    );
+    assert_eq!(s.parent_span_id.to_string(), parent.to_hex());
+    assert!(s.parent_span_is_remote);
+    assert_eq!(s.end_time, s.start_time);
+    assert_eq!(s.status, ot::Status::error("boom"));
+    assert_eq!(attr(s, "a"), Some(&opentelemetry::Value::I64(2)));
+    assert_eq!(attr(s, "b"), Some(&opentelemetry::Value::from("x")));
+    assert_eq!(attr(s, "c"), None);
+    assert_eq!(s.dropped_attributes_count, 1);
+    assert_eq!(s.events.len(), 1);
+    assert_eq!(p.stats().spans_ended, 1);
+}
+
+#[test]
 fn after_shutdown_everything_is_a_cheap_no_op() {
     let (p, e) = provider(&[]);
     let t = p.tracer("lib", None, None, vec![]);

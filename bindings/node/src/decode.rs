@@ -30,7 +30,7 @@
 
 use polytrace_core::propagation::TraceState;
 use polytrace_core::{
-    Error, Event, Exception, FinishedSpan, Link, Result, SpanContext, SpanId, Status, TraceFlags,
+    Error, Event, Exception, FinishedHead, Link, Result, SpanContext, SpanId, Status, TraceFlags,
     TraceId, Tracer, Value,
 };
 use std::borrow::Cow;
@@ -170,8 +170,21 @@ impl Decoder {
         self.origin_ns.saturating_add_signed((ns + half) as i64)
     }
 
+    /// A string (see the layout): the usual case, a number of an interned string kept for the
+    /// process, is a lookup inlined at the call site.
+    #[inline(always)]
     fn str(&mut self, r: &mut Reader<'_>) -> Result<Cow<'static, str>> {
         let tag = r.u32()?;
+        if tag & 3 == 0 {
+            if let Some(Cow::Borrowed(s)) = self.strings.get((tag >> 2) as usize) {
+                return Ok(Cow::Borrowed(s));
+            }
+        }
+        self.str_rest(tag, r)
+    }
+
+    #[inline(never)]
+    fn str_rest(&mut self, tag: u32, r: &mut Reader<'_>) -> Result<Cow<'static, str>> {
         let n = (tag >> 2) as usize;
         match tag & 3 {
             0 => self
@@ -193,6 +206,8 @@ impl Decoder {
         self.str(r).map(Cow::into_owned)
     }
 
+    /// A value: the scalar cases inlined, arrays out of line.
+    #[inline(always)]
     fn value(&mut self, r: &mut Reader<'_>) -> Result<Value> {
         Ok(match r.u8()? {
             0 => Value::String(self.str(r)?),
@@ -200,6 +215,13 @@ impl Decoder {
             2 => Value::Double(r.f64()?),
             3 => Value::Bool(false),
             4 => Value::Bool(true),
+            tag => return self.array(tag, r),
+        })
+    }
+
+    #[inline(never)]
+    fn array(&mut self, tag: u8, r: &mut Reader<'_>) -> Result<Value> {
+        Ok(match tag {
             5 => {
                 let n = r.count()?;
                 let mut v = Vec::with_capacity(n);
@@ -237,14 +259,25 @@ impl Decoder {
     }
 
     fn attributes(&mut self, r: &mut Reader<'_>) -> Result<Vec<(Cow<'static, str>, Value)>> {
+        let mut out = Vec::new();
+        self.each_attribute(r, |k, v| out.push((k, v)))?;
+        Ok(out)
+    }
+
+    /// Reads `u32 n, attr×n`, handing each attribute to `f`.
+    #[inline]
+    fn each_attribute(
+        &mut self,
+        r: &mut Reader<'_>,
+        mut f: impl FnMut(Cow<'static, str>, Value),
+    ) -> Result<()> {
         let n = r.count()?;
-        let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let k = self.str(r)?;
             let v = self.value(r)?;
-            out.push((k, v));
+            f(k, v);
         }
-        Ok(out)
+        Ok(())
     }
 
     fn context_hex(&mut self, r: &mut Reader<'_>) -> Result<SpanContext> {
@@ -276,11 +309,7 @@ impl Decoder {
         while r.pos < buf.len() {
             match r.u8()? {
                 1 => {
-                    let (tracer, span) = self.span(&mut r)?;
-                    let tracer = tracers
-                        .get(tracer as usize)
-                        .ok_or_else(|| corrupt("unknown tracer"))?;
-                    tracer.record_span(span)?;
+                    self.span(&mut r, tracers)?;
                     n += 1;
                 }
                 _ => return Err(corrupt("record type")),
@@ -289,32 +318,28 @@ impl Decoder {
         Ok(n)
     }
 
-    fn span(&mut self, r: &mut Reader<'_>) -> Result<(u32, FinishedSpan)> {
+    /// Decodes one span (after its record type) straight into the core's queued record.
+    fn span(&mut self, r: &mut Reader<'_>, tracers: &[Tracer]) -> Result<()> {
         let kind = crate::convert::kind(u32::from(r.u8()?));
         let flags = TraceFlags(r.u8()?);
         let bits = r.u8()?;
-        let tracer = r.u32()?;
+        let tracer = tracers
+            .get(r.u32()? as usize)
+            .ok_or_else(|| corrupt("unknown tracer"))?;
         let mut t = [0u8; 16];
         for i in 0..4 {
             t[i * 4..i * 4 + 4].copy_from_slice(&r.u32()?.to_be_bytes());
         }
-        let trace_id = TraceId(t);
         let mut s = [0u8; 8];
         s[..4].copy_from_slice(&r.u32()?.to_be_bytes());
         s[4..].copy_from_slice(&r.u32()?.to_be_bytes());
-        let parent = if bits & 1 != 0 {
+        let parent_span_id = if bits & 1 != 0 {
             let mut p = [0u8; 8];
             p[..4].copy_from_slice(&r.u32()?.to_be_bytes());
             p[4..].copy_from_slice(&r.u32()?.to_be_bytes());
-            Some(SpanContext {
-                trace_id,
-                span_id: SpanId(p),
-                trace_flags: flags,
-                trace_state: TraceState::default(),
-                is_remote: bits & 2 != 0,
-            })
+            SpanId(p)
         } else {
-            None
+            SpanId::INVALID
         };
         let start_time = self.time(r.f64()?);
         let end_time = self.time(r.f64()?);
@@ -333,74 +358,75 @@ impl Decoder {
             }),
             _ => Status::Unset,
         };
-        let attributes = self.attributes(r)?;
-        let n = r.count()?;
-        let mut events = Vec::with_capacity(n);
-        for _ in 0..n {
-            let ty = r.u8()?;
-            let time = Some(self.time(r.f64()?));
-            let event = match ty {
-                0 => {
-                    let name = self.str(r)?;
-                    Event {
-                        name,
-                        time,
-                        attributes: self.attributes(r)?,
-                    }
-                }
-                1 => {
-                    let type_name = self.string(r)?;
-                    let message = self.string(r)?;
-                    let stacktrace = if r.u8()? != 0 {
-                        Some(self.string(r)?)
-                    } else {
-                        None
-                    };
-                    Exception {
-                        type_name,
-                        message,
-                        stacktrace,
-                        escaped: None,
-                        attributes: self.attributes(r)?,
-                        time,
-                    }
-                    .into_event()
-                }
-                _ => return Err(corrupt("event type")),
-            };
-            events.push(event);
-        }
-        let n = r.count()?;
-        let mut links = Vec::with_capacity(n);
-        for _ in 0..n {
-            let context = self.context_hex(r)?;
-            links.push(Link {
-                context,
-                attributes: self.attributes(r)?,
-            });
-        }
-        let context = SpanContext {
-            trace_id,
-            span_id: SpanId(s),
-            trace_flags: flags,
-            trace_state,
-            is_remote: false,
-        };
-        Ok((
-            tracer,
-            FinishedSpan {
-                context: Some(context),
-                parent,
-                name,
-                kind,
-                start_time,
-                end_time,
-                attributes,
-                events,
-                links,
-                status,
+        let head = FinishedHead {
+            context: SpanContext {
+                trace_id: TraceId(t),
+                span_id: SpanId(s),
+                trace_flags: flags,
+                trace_state,
+                is_remote: false,
             },
-        ))
+            parent_span_id,
+            parent_is_remote: bits & 2 != 0,
+            name,
+            kind,
+            start_time,
+            end_time,
+            status,
+        };
+        tracer.record_finished(head, |rec| {
+            self.each_attribute(r, |k, v| rec.set_attribute(k, v))?;
+            let n = r.count()?;
+            for _ in 0..n {
+                let event = self.event(r)?;
+                rec.add_event(event);
+            }
+            let n = r.count()?;
+            for _ in 0..n {
+                let context = self.context_hex(r)?;
+                let attributes = self.attributes(r)?;
+                rec.add_link(Link {
+                    context,
+                    attributes,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// `event` of the layout.
+    fn event(&mut self, r: &mut Reader<'_>) -> Result<Event> {
+        let ty = r.u8()?;
+        let time = Some(self.time(r.f64()?));
+        Ok(match ty {
+            0 => {
+                let name = self.str(r)?;
+                Event {
+                    name,
+                    time,
+                    attributes: self.attributes(r)?,
+                }
+            }
+            1 => {
+                let type_name = self.string(r)?;
+                let message = self.string(r)?;
+                let stacktrace = if r.u8()? != 0 {
+                    Some(self.string(r)?)
+                } else {
+                    None
+                };
+                Exception {
+                    type_name,
+                    message,
+                    stacktrace,
+                    escaped: None,
+                    attributes: self.attributes(r)?,
+                    time,
+                }
+                .into_event()
+            }
+            _ => return Err(corrupt("event type")),
+        })
     }
 }
 
