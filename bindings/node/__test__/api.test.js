@@ -313,6 +313,38 @@ test('big batches and long strings', async () => {
   assert.equal(special.name, 'span-34');
 });
 
+test('span ids: hex read before or after end, by children, across id blocks, match what is exported', async () => {
+  const { provider, spans } = fileProvider(TracerProvider, { maxQueueSize: 20000 });
+  const t = provider.getTracer('t');
+  const seen = new Map();
+  // More spans than one block of pre-made ids (lib/ids.js), so ids come from several blocks;
+  // some spans' hex is read while live, some after end, some never (children only copy it).
+  for (let i = 0; i < 3000; i++) {
+    const root = t.startSpan(`r${i}`);
+    if (i % 3 === 0) seen.set(`r${i}`, root.spanContext());
+    const child = t.startSpan(`c${i}`, {}, trace.setSpan(ROOT_CONTEXT, root));
+    child.end();
+    root.end();
+    if (i % 3 === 1) seen.set(`r${i}`, root.spanContext());
+    if (i % 5 === 0) seen.set(`c${i}`, child.spanContext());
+  }
+  await provider.shutdown();
+  const got = byName(spans());
+  for (const [name, sc] of seen) {
+    assert.match(sc.traceId, /^[0-9a-f]{32}$/);
+    assert.match(sc.spanId, /^[0-9a-f]{16}$/);
+    assert.equal(got[name].traceId, sc.traceId, name);
+    assert.equal(got[name].spanId, sc.spanId, name);
+  }
+  for (let i = 0; i < 3000; i++) {
+    const r = got[`r${i}`];
+    const c = got[`c${i}`];
+    assert.equal(c.traceId, r.traceId);
+    assert.equal(c.parentSpanId, r.spanId);
+  }
+  assert.equal(new Set(Object.values(got).map((s) => s.spanId)).size, 6000);
+});
+
 test('numbered strings: names and keys that share a cache slot keep their own numbers', async () => {
   const { provider, spans } = fileProvider(TracerProvider);
   const t = provider.getTracer('t');

@@ -16,13 +16,19 @@ class Span {
    * Fields are set by the tracer (lib/tracer.js); all of them exist from the start so every
    * span shares one hidden class.
    */
-  constructor(tracer, name, kind, flags, tid, sid, t0, t1, t2, t3, s0, s1, ts, par, p0, p1, start, rec) {
+  constructor(tracer, name, kind, flags, tid, to, sid, so, t0, t1, t2, t3, s0, s1, ts, par, p0, p1, start, rec) {
     this._tr = tracer;
     this._name = name;
     this._kind = kind;
     this._flags = flags;
+    /**
+     * The trace id in hex: the id itself when `_to` is -1, else the id block of lib/ids.js it
+     * starts in at `_to` (sliced out on first use, `_traceId()`). Likewise `_sid`/`_so`.
+     */
     this._tid = tid;
+    this._to = to;
     this._sid = sid;
+    this._so = so;
     this._t0 = t0;
     this._t1 = t1;
     this._t2 = t2;
@@ -59,16 +65,36 @@ class Span {
   _traceparent() {
     let tp = this._tp;
     if (tp === undefined) {
-      tp = TRACEPARENT_PREFIX + this._tid + '-' + this._sid + TRACEPARENT_FLAGS[this._flags & 3];
+      tp = TRACEPARENT_PREFIX + this._traceId() + '-' + this._spanId() + TRACEPARENT_FLAGS[this._flags & 3];
       this._tp = tp;
     }
     return tp;
   }
 
+  /** The trace id as 32 lowercase hex characters. */
+  _traceId() {
+    const o = this._to;
+    if (o >= 0) {
+      this._tid = this._tid.substring(o, o + 32);
+      this._to = -1;
+    }
+    return this._tid;
+  }
+
+  /** The span id as 16 lowercase hex characters. */
+  _spanId() {
+    const o = this._so;
+    if (o >= 0) {
+      this._sid = this._sid.substring(o, o + 16);
+      this._so = -1;
+    }
+    return this._sid;
+  }
+
   spanContext() {
     let sc = this._sc;
     if (sc === undefined) {
-      sc = { traceId: this._tid, spanId: this._sid, traceFlags: this._flags, isRemote: false };
+      sc = { traceId: this._traceId(), spanId: this._spanId(), traceFlags: this._flags, isRemote: false };
       if (this._ts !== undefined) sc.traceState = this._ts;
       this._sc = sc;
     }

@@ -73,6 +73,9 @@ class Tracer {
     const decision = parent === undefined ? plan[1] : pflags & SAMPLED ? plan[2] : plan[3];
 
     let flags, tid, t0, t1, t2, t3, sid, s0, s1, ts;
+    // Where the hex ids start in `tid`/`sid` (see Span: -1 = they are the ids themselves).
+    let to = -1;
+    let so = -1;
     let par = 0;
     let p0 = 0;
     let p1 = 0;
@@ -80,6 +83,7 @@ class Tracer {
     if (parent !== undefined) {
       if (local) {
         tid = parent._tid;
+        to = parent._to;
         t0 = parent._t0;
         t1 = parent._t1;
         t2 = parent._t2;
@@ -107,14 +111,15 @@ class Tracer {
         parent === undefined
           ? undefined
           : {
-              traceId: tid,
-              spanId: local ? parent._sid : lowerHex(psc.spanId),
+              traceId: local ? parent._traceId() : tid,
+              spanId: local ? parent._spanId() : lowerHex(psc.spanId),
               flags: pflags,
               traceState: ts ? ts.serialize() : undefined,
               isRemote: par === 3,
             },
       );
       tid = b.traceId;
+      to = -1;
       sid = b.spanId;
       flags = b.flags;
       rec = b.recording;
@@ -130,7 +135,10 @@ class Tracer {
       const i = pool.sNext++;
       s0 = pool.si[2 * i];
       s1 = pool.si[2 * i + 1];
-      sid = pool.sHex.substring(16 * i, 16 * i + 16);
+      // The ids' hex is sliced out of the pool's block only when asked for (spanContext(),
+      // inject): most spans never are, and a slice is an allocation.
+      sid = pool.sHex;
+      so = 16 * i;
       if (parent === undefined) {
         if (pool.tNext === pool.TRACE_IDS) pool.refillTraces();
         const j = pool.tNext++;
@@ -138,8 +146,8 @@ class Tracer {
         t1 = pool.ti[4 * j + 1];
         t2 = pool.ti[4 * j + 2];
         t3 = pool.ti[4 * j + 3];
-        const h = 32 * j;
-        tid = pool.tHex.substring(h, h + 32);
+        tid = pool.tHex;
+        to = 32 * j;
         flags = RANDOM | (decision === SAMPLE ? SAMPLED : 0);
       } else {
         flags = (pflags & RANDOM) | (decision === SAMPLE ? SAMPLED : 0);
@@ -153,7 +161,7 @@ class Tracer {
     } else {
       start = time.now();
     }
-    const span = new Span(this, name, kind, flags, tid, sid, t0, t1, t2, t3, s0, s1, ts, par, p0, p1, start, rec);
+    const span = new Span(this, name, kind, flags, tid, to, sid, so, t0, t1, t2, t3, s0, s1, ts, par, p0, p1, start, rec);
     if (rec && options !== undefined && options !== null) {
       if (options.attributes !== undefined) attributes.collect(options.attributes, span._attrs);
       if (options.links !== undefined) span.addLinks(options.links);
