@@ -94,6 +94,18 @@ impl Receive {
         assert!(ok);
     }
 
+    /// Everything the process wrote to standard output (call after it stopped).
+    fn stdout(&mut self) -> String {
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    }
+
     fn wait(&mut self) -> ExitStatus {
         let deadline = Instant::now() + LIMIT;
         loop {
@@ -287,13 +299,7 @@ fn count_only_counts_on_the_wire_and_writes_nothing() {
         "{totals}"
     );
     // Nothing per request: no JSON on standard output, no request lines on stderr.
-    let mut stdout = String::new();
-    rx.child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = rx.stdout();
     assert_eq!(stdout, "");
     assert!(
         !rx.lines.iter().any(|l| l.starts_with("request ")),
@@ -326,13 +332,7 @@ fn appends_to_stdout_without_out_and_stops_on_sigint() {
     rx.signal("INT");
     assert!(rx.wait().success());
     assert!(rx.expect("stopped").starts_with("SIGINT"));
-    let mut stdout = String::new();
-    rx.child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = rx.stdout();
     assert_eq!(stdout.lines().count(), 1);
     assert_eq!(
         request_from_json(stdout.trim().as_bytes()).unwrap(),

@@ -193,23 +193,17 @@ impl SpanRecord {
         head: FinishedHead,
         fill: impl FnOnce(&mut FinishedRecord<'_>) -> std::result::Result<(), E>,
     ) -> std::result::Result<SpanRecord, E> {
-        let mut record = SpanRecord {
+        let mut record = SpanRecord::new(
             scope,
-            context: head.context,
-            parent_span_id: head.parent_span_id,
-            parent_is_remote: head.parent_is_remote && head.parent_span_id != SpanId::INVALID,
-            name: head.name,
-            kind: head.kind,
-            start: head.start_time,
-            end: head.end_time.max(head.start_time),
-            attributes: SpanAttributes::new(),
-            dropped_attributes: 0,
-            events: Vec::new(),
-            dropped_events: 0,
-            links: Vec::new(),
-            dropped_links: 0,
-            status: Status::Unset,
-        };
+            head.context,
+            None,
+            head.name,
+            head.kind,
+            head.start_time,
+        );
+        record.parent_span_id = head.parent_span_id;
+        record.parent_is_remote = head.parent_is_remote && head.parent_span_id.is_valid();
+        record.end = head.end_time.max(head.start_time);
         fill(&mut FinishedRecord {
             record: &mut record,
             limits,
