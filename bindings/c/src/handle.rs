@@ -22,6 +22,12 @@
 //! - calls on one handle from several threads are safe: readers share, writers (span
 //!   mutation, free) are exclusive, and a free waits for calls in progress on that handle.
 //!
+//! The hot entry points (span start, setters, end, free) first try [`Pool::try_get`],
+//! [`Pool::try_get_mut`] and [`Pool::try_free`]: the same checks and the same lock, at the first
+//! compare-and-swap and without making an error. When that declines (misuse, a held lock) the
+//! entry point runs its general path, which uses [`Pool::get`], [`Pool::get_mut`] and
+//! [`Pool::free`] to wait or to report; so the guarantees above are the general path's.
+//!
 //! Limits, stated honestly: generations have 24 bits, so a stale handle whose slot was reused
 //! exactly 2^24 times (16.7 million frees of that one slot) aliases the current object; a
 //! forged value with the right magic, type, index and generation is accepted; at most 2^24 − 1
