@@ -48,37 +48,57 @@ pub struct Table {
     max_len: usize,
 }
 
+/// The longest string [`KEYS`] interns, in bytes.
+pub const KEY_MAX_LEN: usize = 128;
+/// The longest string [`VALUES`] interns, in bytes.
+pub const VALUE_MAX_LEN: usize = 64;
+
 /// Attribute keys, span names, event names.
-pub static KEYS: Table = Table::new(128);
+pub static KEYS: Table = Table::new(KEY_MAX_LEN);
 /// Short string attribute values.
-pub static VALUES: Table = Table::new(64);
+pub static VALUES: Table = Table::new(VALUE_MAX_LEN);
 
 /// Equality of short byte strings without a call to `memcmp` (keys are mostly 4–32 bytes):
-/// 8-byte words, the last one overlapping.
+/// 8-byte words, the last one overlapping; two words for 8 to 16 bytes, two overlapping 4-byte
+/// words for 4 to 7, and the first, middle and last byte (which are all of them) for 1 to 3.
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
     }
-    if n < 8 {
-        // Two overlapping 4-byte words for 4..=7 bytes, else byte by byte: no call to memcmp
-        // for short keys and values such as "GET" or "op".
-        if n >= 4 {
-            let half = |s: &[u8], at: usize| {
-                let mut w = [0u8; 4];
-                w.copy_from_slice(&s[at..at + 4]);
-                u32::from_ne_bytes(w)
-            };
-            return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
-        }
-        return a.iter().zip(b).all(|(x, y)| x == y);
+    if n > 16 {
+        return same_long(a, b);
     }
-    let word = |s: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[at..at + 8]);
-        u64::from_ne_bytes(w)
-    };
+    if n >= 8 {
+        return word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8);
+    }
+    if n >= 4 {
+        let half = |s: &[u8], at: usize| {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&s[at..at + 4]);
+            u32::from_ne_bytes(w)
+        };
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+    }
+    if n == 0 {
+        return true;
+    }
+    a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]
+}
+
+/// The 8 bytes of `s` at `at` as a word.
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// [`same_bytes`] for more than 16 bytes of equal length (out of line: a loop).
+#[inline(never)]
+fn same_long(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().min(b.len());
     let mut at = 0;
     while at + 8 < n {
         if word(a, at) != word(b, at) {
@@ -86,7 +106,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         }
         at += 8;
     }
-    word(a, n - 8) == word(b, n - 8)
+    a.len() == b.len() && n >= 8 && word(a, n - 8) == word(b, n - 8)
 }
 
 #[inline]
@@ -119,12 +139,12 @@ impl Table {
     }
 
     /// The fast path: the interned copy of `bytes` if the same pointer and length were
-    /// interned recently. `None` means "take the slow path", not "absent".
+    /// interned recently (the bytes are compared: a caller may have changed the text at that
+    /// address). `None` means "take the slow path", not "absent". Any length may be asked: a
+    /// string longer than the table's limit is never in it (callers that know their limit
+    /// check it first, without a load of the table's).
     #[inline(always)]
     pub fn recent(&self, bytes: &[u8]) -> Option<&'static str> {
-        if bytes.len() > self.max_len {
-            return None;
-        }
         let p = self.recent[recent_index(bytes.as_ptr(), bytes.len())].load(Acquire);
         if p.is_null() {
             return None;
@@ -155,6 +175,9 @@ impl Table {
     /// shared copy with one load and a short comparison, and the rest goes out of line.
     #[inline(always)]
     pub fn share_cached(&self, s: &str) -> Cow<'static, str> {
+        if s.len() > self.max_len {
+            return self.share_uncached(s);
+        }
         match self.recent(s.as_bytes()) {
             Some(t) => Cow::Borrowed(t),
             None => self.share_uncached(s),
@@ -273,6 +296,16 @@ mod tests {
             "abcdefghi",
             "http.status_code",
             "http.status_codf",
+            "http.status_codes",
+            "http.status_codet",
+            "xttp.status_codes",
+            "http.request.method.original",
+            "http.request.method.originam",
+            "http.request.methox.original",
+            "a.b",
+            "a.c",
+            "x.b",
+            "axb",
         ];
         for a in texts {
             for b in texts {

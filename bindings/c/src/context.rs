@@ -25,7 +25,7 @@ pub(crate) struct ContextObj {
     pub(crate) baggage: Baggage,
 }
 
-pub(crate) static CONTEXTS: Pool<ContextObj> = Pool::new(tag::CONTEXT, "polytrace_context_t");
+pub(crate) static CONTEXTS: Pool<ContextObj, { tag::CONTEXT }> = Pool::new("polytrace_context_t");
 
 /// Moves a context into a new handle and writes it to `out`.
 ///

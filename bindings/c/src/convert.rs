@@ -200,7 +200,7 @@ pub const POLYTRACE_STATUS_ERROR: polytrace_status_code_t = 2;
 pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Result<&'a [u8]> {
     if len == POLYTRACE_NUL_TERMINATED {
         if ptr.is_null() {
-            return Err(Error::invalid_argument(format!("{what} is NULL")));
+            return Err(null_string(what));
         }
         // SAFETY: the caller promises a NUL-terminated string.
         return Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes());
@@ -208,18 +208,44 @@ pub(crate) unsafe fn bytes<'a>(ptr: *const c_char, len: usize, what: &str) -> Re
     if len == 0 {
         return Ok(&[]);
     }
-    if ptr.is_null() {
-        return Err(Error::invalid_argument(format!(
-            "{what} is NULL with length {len}"
-        )));
-    }
-    if len > isize::MAX as usize {
-        return Err(Error::invalid_argument(format!(
-            "{what} has an impossible length {len}"
-        )));
+    if ptr.is_null() || len > isize::MAX as usize {
+        return Err(bad_string(ptr, len, what));
     }
     // SAFETY: non-NULL, the caller promises `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+#[cold]
+#[inline(never)]
+fn null_string(what: &str) -> Error {
+    Error::invalid_argument(format!("{what} is NULL"))
+}
+
+#[cold]
+#[inline(never)]
+fn bad_string(ptr: *const c_char, len: usize, what: &str) -> Error {
+    if ptr.is_null() {
+        Error::invalid_argument(format!("{what} is NULL with length {len}"))
+    } else {
+        Error::invalid_argument(format!("{what} has an impossible length {len}"))
+    }
+}
+
+/// The bytes of a short string argument that the intern tables' pointer caches may know: a
+/// non-NULL pointer with an explicit length of at most `max` bytes. `None` sends the caller to
+/// the general path ([`bytes`], with its checks and messages): NULL, `POLYTRACE_NUL_TERMINATED`
+/// (larger than any `max`) and long strings.
+///
+/// # Safety
+/// As [`bytes`].
+#[inline(always)]
+unsafe fn short_bytes<'a>(ptr: *const c_char, len: usize, max: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() || len > max {
+        return None;
+    }
+    // SAFETY: non-NULL, `len` is at most `max` (far below `isize::MAX`), and the caller
+    // promises `len` readable bytes.
+    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
 /// A C string argument as UTF-8 text.
@@ -250,16 +276,44 @@ pub(crate) unsafe fn str_arg<'a>(s: &polytrace_str_t, what: &str) -> Result<&'a 
 #[inline(always)]
 pub(crate) unsafe fn key_arg(ptr: *const c_char, len: usize, what: &str) -> Result<Key> {
     // SAFETY: forwarded.
-    let b = unsafe { bytes(ptr, len, what) }?;
-    if let Some(k) = intern::KEYS.recent(b) {
-        return Ok(Cow::Borrowed(k));
+    if let Some(b) = unsafe { short_bytes(ptr, len, intern::KEY_MAX_LEN) } {
+        if let Some(k) = intern::KEYS.recent(b) {
+            return Ok(Cow::Borrowed(k));
+        }
     }
-    key_slow(b, what)
+    // SAFETY: forwarded.
+    unsafe { key_slow(ptr, len, what) }
+}
+
+/// The interned copy of a key or name argument when the keys table's pointer cache knows it
+/// (see [`key_arg`]); `None` means "take the general path", not "invalid".
+///
+/// # Safety
+/// As [`bytes`].
+#[inline(always)]
+pub(crate) unsafe fn cached_key(ptr: *const c_char, len: usize) -> Option<&'static str> {
+    // SAFETY: forwarded.
+    intern::KEYS.recent(unsafe { short_bytes(ptr, len, intern::KEY_MAX_LEN) }?)
+}
+
+/// As [`cached_key`], for a string value.
+///
+/// # Safety
+/// As [`bytes`].
+#[inline(always)]
+pub(crate) unsafe fn cached_value(ptr: *const c_char, len: usize) -> Option<&'static str> {
+    // SAFETY: forwarded.
+    intern::VALUES.recent(unsafe { short_bytes(ptr, len, intern::VALUE_MAX_LEN) }?)
 }
 
 /// [`key_arg`] when the key is not in the recent-pointer cache (out of line: rare).
+///
+/// # Safety
+/// As [`bytes`].
 #[inline(never)]
-fn key_slow(b: &[u8], what: &str) -> Result<Key> {
+unsafe fn key_slow(ptr: *const c_char, len: usize, what: &str) -> Result<Key> {
+    // SAFETY: forwarded.
+    let b = unsafe { bytes(ptr, len, what) }?;
     Ok(key_of(utf8(b, what)?))
 }
 
@@ -270,22 +324,34 @@ fn key_slow(b: &[u8], what: &str) -> Result<Key> {
 #[inline(always)]
 pub(crate) unsafe fn string_value_arg(ptr: *const c_char, len: usize, what: &str) -> Result<Value> {
     // SAFETY: forwarded.
-    let b = unsafe { bytes(ptr, len, what) }?;
-    if let Some(v) = intern::VALUES.recent(b) {
-        return Ok(Value::String(Cow::Borrowed(v)));
+    if let Some(b) = unsafe { short_bytes(ptr, len, intern::VALUE_MAX_LEN) } {
+        if let Some(v) = intern::VALUES.recent(b) {
+            return Ok(Value::String(Cow::Borrowed(v)));
+        }
     }
-    string_value_slow(b, what)
+    // SAFETY: forwarded.
+    unsafe { string_value_slow(ptr, len, what) }
 }
 
 /// [`string_value_arg`] when the value is not in the recent-pointer cache (out of line).
+///
+/// # Safety
+/// As [`bytes`].
 #[inline(never)]
-fn string_value_slow(b: &[u8], what: &str) -> Result<Value> {
+unsafe fn string_value_slow(ptr: *const c_char, len: usize, what: &str) -> Result<Value> {
+    // SAFETY: forwarded.
+    let b = unsafe { bytes(ptr, len, what) }?;
     Ok(string_value(utf8(b, what)?))
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str> {
-    std::str::from_utf8(b)
-        .map_err(|e| Error::invalid_argument(format!("{what} is not valid UTF-8 ({e})")))
+    std::str::from_utf8(b).map_err(|e| not_utf8(what, e))
+}
+
+#[cold]
+#[inline(never)]
+fn not_utf8(what: &str, e: std::str::Utf8Error) -> Error {
+    Error::invalid_argument(format!("{what} is not valid UTF-8 ({e})"))
 }
 
 /// A key or a name: interned when it fits, else copied.
@@ -496,7 +562,7 @@ pub(crate) unsafe fn carrier<'a>(
 #[inline]
 pub(crate) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<()> {
     if out.is_null() {
-        return Err(Error::invalid_argument(format!("{what} is NULL")));
+        return Err(null_string(what));
     }
     // SAFETY: the caller promises a valid place.
     unsafe { out.write(value) };

@@ -40,7 +40,7 @@ pub(crate) struct ErrorObj {
     message: CString,
 }
 
-static ERRORS: Pool<ErrorObj> = Pool::new(tag::ERROR, "polytrace_error_t");
+static ERRORS: Pool<ErrorObj, { tag::ERROR }> = Pool::new("polytrace_error_t");
 
 /// The one mapping from core kinds to C constants.
 pub(crate) fn kind_code(kind: ErrorKind) -> polytrace_error_kind_t {
@@ -96,6 +96,26 @@ pub(crate) fn call(function: &str, f: impl FnOnce() -> Result<()>) -> *mut polyt
         Ok(Err(e)) => into_c(function, e),
         Err(payload) => into_c(function, Error::from_panic(payload.as_ref())),
     }
+}
+
+/// Runs an entry point's fast path under `catch_unwind`: `f` returns `false` when it did
+/// nothing because the call needs the general path (an error to report, a lock to wait for, a
+/// string to check), and then this returns `None`. A panic becomes an error object, as in
+/// [`call`]. The fast path makes no error and moves no `Result` around; the general path, out
+/// of line, does everything again from the start with every check and message.
+#[inline(always)]
+pub(crate) fn try_call(function: &str, f: impl FnOnce() -> bool) -> Option<*mut polytrace_error_t> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(true) => Some(ptr::null_mut()),
+        Ok(false) => None,
+        Err(payload) => Some(panicked(function, payload)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn panicked(function: &str, payload: Box<dyn std::any::Any + Send>) -> *mut polytrace_error_t {
+    into_c(function, Error::from_panic(payload.as_ref()))
 }
 
 /// Runs a getter under `catch_unwind`, returning `default` if it panics.

@@ -22,6 +22,12 @@
 //! - calls on one handle from several threads are safe: readers share, writers (span
 //!   mutation, free) are exclusive, and a free waits for calls in progress on that handle.
 //!
+//! The hot entry points (span start, setters, end, free) first try [`Pool::try_get`],
+//! [`Pool::try_get_mut`] and [`Pool::try_free`]: the same checks and the same lock, at the first
+//! compare-and-swap and without making an error. When that declines (misuse, a held lock) the
+//! entry point runs its general path, which uses [`Pool::get`], [`Pool::get_mut`] and
+//! [`Pool::free`] to wait or to report; so the guarantees above are the general path's.
+//!
 //! Limits, stated honestly: generations have 24 bits, so a stale handle whose slot was reused
 //! exactly 2^24 times (16.7 million frees of that one slot) aliases the current object; a
 //! forged value with the right magic, type, index and generation is accepted; at most 2^24 − 1
@@ -52,6 +58,15 @@ pub(crate) const RESERVED_INDEX: u32 = INDEX_MASK as u32;
 /// cover every 24-bit index.
 const FIRST_CHUNK_BITS: u32 = 6;
 const CHUNKS: usize = (INDEX_BITS - FIRST_CHUNK_BITS + 1) as usize;
+
+/// Where `index` lives: `j = index + 64` has its highest set bit at `FIRST_CHUNK_BITS + k` for
+/// the slot's chunk `k`, and is at `j - (64 << k)` in it.
+#[inline(always)]
+fn chunk_of(index: u32) -> (usize, usize) {
+    let j = index as usize + (1 << FIRST_CHUNK_BITS);
+    let k = (usize::BITS - 1 - j.leading_zeros() - FIRST_CHUNK_BITS) as usize;
+    (k, j)
+}
 
 // Slot state: generation | LIVE | WRITER | reader count.
 const GEN_SHIFT: u32 = 40;
@@ -111,12 +126,21 @@ impl<T> Slot<T> {
     }
 }
 
-/// The pool of one handle type. A `static`, so its chunks stay reachable until exit.
-pub(crate) struct Pool<T> {
-    tag: u8,
+/// The pool of one handle type, whose handles carry the type byte `TAG` (a constant, so that
+/// checking it is a compare with an immediate). A `static`, so its chunks stay reachable until
+/// exit.
+pub(crate) struct Pool<T, const TAG: u8> {
     /// What the handle is called in messages (`"polytrace_span_t"`).
     name: &'static str,
+    /// Chunk `k`'s first slot moved back by `64 << k` slots (null while the chunk does not
+    /// exist): slot `index` is then at `chunks[k] + (index + 64)`, one multiply-add from the
+    /// table with no per-chunk offset to subtract. (The moved-back address is only ever used
+    /// with `wrapping_add` back into the chunk, see [`slot`](Self::slot).)
     chunks: [AtomicPtr<Slot<T>>; CHUNKS],
+    /// Chunk `k`'s first slot (null while it does not exist): where chunk `k` is installed,
+    /// and what keeps its memory visibly reachable (leak checkers such as valgrind do not count
+    /// the moved-back address in `chunks` as a pointer to the block).
+    starts: [AtomicPtr<Slot<T>>; CHUNKS],
     /// The next never-used index.
     fresh: AtomicU32,
     /// Lock-free free list: (ABA counter << 32) | (index + 1); low half 0 = empty.
@@ -125,7 +149,7 @@ pub(crate) struct Pool<T> {
 
 // SAFETY: a slot's value is only reached through the slot's reader/writer state: `&T` is shared
 // between threads by readers (needs `Sync`), and objects move in and out (needs `Send`).
-unsafe impl<T: Send + Sync> Sync for Pool<T> {}
+unsafe impl<T: Send + Sync, const TAG: u8> Sync for Pool<T, TAG> {}
 
 /// A call holding a shared (reader) lock on a live object.
 pub(crate) struct Ref<'a, T> {
@@ -184,12 +208,12 @@ fn backoff(spins: &mut u32) {
     }
 }
 
-impl<T> Pool<T> {
-    pub(crate) const fn new(tag: u8, name: &'static str) -> Self {
+impl<T, const TAG: u8> Pool<T, TAG> {
+    pub(crate) const fn new(name: &'static str) -> Self {
         Pool {
-            tag,
             name,
             chunks: [const { AtomicPtr::new(ptr::null_mut()) }; CHUNKS],
+            starts: [const { AtomicPtr::new(ptr::null_mut()) }; CHUNKS],
             fresh: AtomicU32::new(0),
             free: AtomicU64::new(0),
         }
@@ -197,13 +221,13 @@ impl<T> Pool<T> {
 
     /// Encodes a handle of this pool's type.
     pub(crate) fn encode<H>(&self, index: u32, generation: u64) -> *mut H {
-        ptr::without_provenance_mut(encode_bits(self.tag, index, generation) as usize)
+        ptr::without_provenance_mut(encode_bits(TAG, index, generation) as usize)
     }
 
     /// Decodes `(index, generation)` when `handle` has this pool's magic and type byte.
     #[inline(always)]
     fn decode<H>(&self, handle: *const H) -> Option<(u32, u64)> {
-        decode_bits(self.tag, handle as usize as u64)
+        decode_bits(TAG, handle as usize as u64)
     }
 
     /// Why `handle` did not decode (cold: only errors pay for the message).
@@ -229,53 +253,78 @@ impl<T> Pool<T> {
         ))
     }
 
+    #[cold]
+    #[inline(never)]
+    fn too_many(&self) -> Error {
+        Error::internal(format!(
+            "too many live {} objects (at most {RESERVED_INDEX})",
+            self.name
+        ))
+    }
+
     #[inline(always)]
     fn slot(&self, index: u32) -> Option<&Slot<T>> {
-        let j = index as usize + (1 << FIRST_CHUNK_BITS);
-        let k = (usize::BITS - 1 - j.leading_zeros() - FIRST_CHUNK_BITS) as usize;
-        let offset = j - ((1 << FIRST_CHUNK_BITS) << k);
-        let base = self.chunks.get(k)?.load(Acquire);
-        if base.is_null() {
+        let (k, j) = chunk_of(index);
+        let biased = self.chunks.get(k)?.load(Acquire);
+        if biased.is_null() {
             return None;
         }
-        // SAFETY: chunk k holds (64 << k) slots and offset < 64 << k; chunks are never freed.
-        Some(unsafe { &*base.add(offset) })
+        // SAFETY: `biased` is chunk k's start moved back by 64 << k slots (`ensure_chunk`), and
+        // 64 << k <= j < 128 << k, so the sum is one of chunk k's slots; chunks are never freed.
+        Some(unsafe { &*biased.wrapping_add(j) })
     }
 
     /// Makes sure the chunk holding `index` exists.
+    #[cold]
+    #[inline(never)]
     fn ensure_chunk(&self, index: u32) {
-        let j = index as usize + (1 << FIRST_CHUNK_BITS);
-        let k = (usize::BITS - 1 - j.leading_zeros() - FIRST_CHUNK_BITS) as usize;
-        let Some(cell) = self.chunks.get(k) else {
+        let (k, _) = chunk_of(index);
+        let (Some(cell), Some(start_cell)) = (self.chunks.get(k), self.starts.get(k)) else {
             return;
         };
         if !cell.load(Acquire).is_null() {
             return;
         }
         let n = (1usize << FIRST_CHUNK_BITS) << k;
-        let chunk: Box<[Slot<T>]> = (0..n).map(|_| Slot::new()).collect();
-        let raw = Box::into_raw(chunk) as *mut Slot<T>;
-        if cell
-            .compare_exchange(ptr::null_mut(), raw, AcqRel, Acquire)
-            .is_err()
-        {
-            // Another thread installed this chunk first; ours was never shared.
-            // SAFETY: `raw` came from `Box::into_raw` of a slice of `n` slots just above.
-            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw, n)) });
+        let alloc = || {
+            let chunk: Box<[Slot<T>]> = (0..n).map(|_| Slot::new()).collect();
+            Box::into_raw(chunk) as *mut Slot<T>
+        };
+        let mut raw = alloc();
+        // The table keeps null for "no chunk", so a chunk whose moved-back address would be
+        // null (never seen, but not excluded) is set aside, leaked, for another allocation
+        // (which cannot be at the same address while the first one is alive).
+        while raw.wrapping_sub(n).is_null() {
+            raw = alloc();
         }
+        let start = match start_cell.compare_exchange(ptr::null_mut(), raw, AcqRel, Acquire) {
+            Ok(_) => raw,
+            Err(installed) => {
+                // Another thread installed this chunk first; ours was never shared.
+                // SAFETY: `raw` came from `Box::into_raw` of a slice of `n` slots just above.
+                drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(raw, n)) });
+                installed
+            }
+        };
+        // Every thread that gets here stores the same value, so a loser of the race above does
+        // not return before the chunk can be looked up.
+        cell.store(start.wrapping_sub(n), Release);
     }
 
-    fn pop_free(&self) -> Option<u32> {
+    /// A slot off the free list, with its index (the hot path of [`take`](Self::take)).
+    #[inline(always)]
+    fn pop_free(&self) -> Option<(u32, &Slot<T>)> {
         let mut head = self.free.load(Acquire);
         loop {
             let first = head as u32;
             if first == 0 {
                 return None;
             }
-            let next = self.slot(first - 1)?.next.load(Relaxed);
+            let slot = self.slot(first - 1)?;
+            let next = slot.next.load(Relaxed);
             let new = (((head >> 32).wrapping_add(1)) << 32) | u64::from(next);
             match self.free.compare_exchange_weak(head, new, AcqRel, Acquire) {
-                Ok(_) => return Some(first - 1),
+                Ok(_) => return Some((first - 1, slot)),
                 Err(h) => head = h,
             }
         }
@@ -293,16 +342,27 @@ impl<T> Pool<T> {
         }
     }
 
-    fn take_index(&self) -> Option<u32> {
-        if let Some(i) = self.pop_free() {
-            return Some(i);
+    /// A free slot for a new object: a freed one, else a never-used one.
+    #[inline(always)]
+    fn take(&self) -> Option<(u32, &Slot<T>)> {
+        match self.pop_free() {
+            Some(found) => Some(found),
+            None => self.take_fresh(),
+        }
+    }
+
+    /// A never-used slot (out of line: once the pool has grown, freed slots are reused).
+    #[inline(never)]
+    fn take_fresh(&self) -> Option<(u32, &Slot<T>)> {
+        if let Some(found) = self.pop_free() {
+            return Some(found);
         }
         let i = self
             .fresh
             .fetch_update(Relaxed, Relaxed, |i| (i < RESERVED_INDEX).then_some(i + 1))
             .ok()?;
         self.ensure_chunk(i);
-        Some(i)
+        Some((i, self.slot(i)?))
     }
 
     /// Moves `value` into a free slot and returns its handle.
@@ -323,22 +383,28 @@ impl<T> Pool<T> {
     /// value before it returns.
     #[inline]
     pub(crate) fn insert_in<H>(&self, init: impl FnOnce(&mut MaybeUninit<T>)) -> Result<*mut H> {
-        let too_many = || {
-            Error::internal(format!(
-                "too many live {} objects (at most {RESERVED_INDEX})",
-                self.name
-            ))
-        };
-        let index = self.take_index().ok_or_else(too_many)?;
-        let slot = self.slot(index).ok_or_else(too_many)?;
+        match self.try_insert_in(init) {
+            Some(handle) => Ok(handle),
+            None => Err(self.too_many()),
+        }
+    }
+
+    /// [`insert_in`](Self::insert_in) without an error: `None` (and `init` not run) when no
+    /// slot is left.
+    #[inline(always)]
+    pub(crate) fn try_insert_in<H>(
+        &self,
+        init: impl FnOnce(&mut MaybeUninit<T>),
+    ) -> Option<*mut H> {
+        let (index, slot) = self.take()?;
         let generation = slot.state.load(Acquire) >> GEN_SHIFT;
         /// Gives the slot back if `make` panics.
-        struct Undo<'a, T> {
-            pool: &'a Pool<T>,
+        struct Undo<'a, T, const TAG: u8> {
+            pool: &'a Pool<T, TAG>,
             index: u32,
             slot: &'a Slot<T>,
         }
-        impl<T> Drop for Undo<'_, T> {
+        impl<T, const TAG: u8> Drop for Undo<'_, T, TAG> {
             fn drop(&mut self) {
                 self.pool.push_free(self.index, self.slot);
             }
@@ -353,7 +419,7 @@ impl<T> Pool<T> {
         init(unsafe { &mut *slot.value.get() });
         std::mem::forget(undo);
         slot.state.store((generation << GEN_SHIFT) | LIVE, Release);
-        Ok(self.encode(index, generation))
+        Some(self.encode(index, generation))
     }
 
     #[inline(always)]
@@ -406,6 +472,58 @@ impl<T> Pool<T> {
         }
     }
 
+    /// [`get`](Self::get) at the first try, without waiting or an error: `None` when the handle
+    /// is not a live one of this pool, a writer holds it, or its reader count is full (the
+    /// caller's general path then waits or reports).
+    #[inline(always)]
+    pub(crate) fn try_get<H>(&self, handle: *const H) -> Option<Ref<'_, T>> {
+        let (index, generation) = self.decode(handle)?;
+        let slot = self.slot(index)?;
+        let s = slot.state.load(Relaxed);
+        // One compare for "this generation, live, no writer"; then room for one more reader.
+        if s & !READERS != (generation << GEN_SHIFT) | LIVE || s & READERS == READERS {
+            return None;
+        }
+        slot.state
+            .compare_exchange(s, s + 1, Acquire, Relaxed)
+            .ok()?;
+        Some(Ref { slot })
+    }
+
+    /// The writer lock of a live slot, taken at the first try: `None` for anything else (not a
+    /// handle of this pool, stale, or the lock is held), which the caller sends to its general
+    /// path ([`get_mut`](Self::get_mut), [`free`](Self::free)) to wait or to report. No error
+    /// is made here, so a hot path built on this has no error branch of its own.
+    #[inline(always)]
+    fn try_lock<H>(&self, handle: *const H) -> Option<(&Slot<T>, u32, u64)> {
+        let (index, generation) = self.decode(handle)?;
+        let slot = self.slot(index)?;
+        let unlocked = (generation << GEN_SHIFT) | LIVE;
+        slot.state
+            .compare_exchange(unlocked, unlocked | WRITER, Acquire, Relaxed)
+            .ok()?;
+        Some((slot, index, unlocked))
+    }
+
+    /// [`get_mut`](Self::get_mut) at the first try, without waiting or an error (see
+    /// [`try_lock`](Self::try_lock)).
+    #[inline(always)]
+    pub(crate) fn try_get_mut<H>(&self, handle: *const H) -> Option<Mut<'_, T>> {
+        let (slot, _, unlocked) = self.try_lock(handle)?;
+        Some(Mut { slot, unlocked })
+    }
+
+    /// [`free`](Self::free) at the first try: `false` (nothing done) when the lock could not
+    /// be taken at once (see [`try_lock`](Self::try_lock)).
+    #[inline(always)]
+    pub(crate) fn try_free<H>(&self, handle: *const H) -> bool {
+        let Some((slot, index, unlocked)) = self.try_lock(handle) else {
+            return false;
+        };
+        self.free_locked(slot, index, unlocked);
+        true
+    }
+
     /// Exclusive access (waits for other calls on the same handle).
     #[inline]
     pub(crate) fn get_mut<H>(&self, handle: *const H) -> Result<Mut<'_, T>> {
@@ -428,14 +546,21 @@ impl<T> Pool<T> {
     #[inline]
     pub(crate) fn free<H>(&self, handle: *const H) -> Result<()> {
         let (slot, index, unlocked) = self.lock(handle)?;
+        self.free_locked(slot, index, unlocked);
+        Ok(())
+    }
+
+    /// Drops the object of a slot whose writer lock the caller holds, and frees the slot.
+    #[inline(always)]
+    fn free_locked(&self, slot: &Slot<T>, index: u32, unlocked: u64) {
         /// Frees the slot even if the value's destructor panics.
-        struct FreeOnDrop<'a, T> {
-            pool: &'a Pool<T>,
+        struct FreeOnDrop<'a, T, const TAG: u8> {
+            pool: &'a Pool<T, TAG>,
             slot: &'a Slot<T>,
             index: u32,
             unlocked: u64,
         }
-        impl<T> Drop for FreeOnDrop<'_, T> {
+        impl<T, const TAG: u8> Drop for FreeOnDrop<'_, T, TAG> {
             fn drop(&mut self) {
                 self.pool.release(self.slot, self.index, self.unlocked);
             }
@@ -446,9 +571,9 @@ impl<T> Pool<T> {
             index,
             unlocked,
         };
-        // SAFETY: we hold the writer lock of a live slot; the guard marks it free right after.
+        // SAFETY: the caller holds the writer lock of a live slot; the guard marks it free
+        // right after.
         unsafe { (*slot.value.get()).assume_init_drop() };
-        Ok(())
     }
 
     /// Marks a locked slot free under the next generation and puts it on the free list.
@@ -465,7 +590,7 @@ mod tests {
     use super::*;
 
     struct H;
-    static POOL: Pool<String> = Pool::new(9, "test_t");
+    static POOL: Pool<String, 9> = Pool::new("test_t");
 
     #[test]
     fn insert_get_remove_and_stale() {
@@ -484,6 +609,63 @@ mod tests {
         assert!(POOL.free(b).is_err());
         assert!(POOL.get(ptr::null::<H>()).is_err());
         assert!(POOL.get(0x1000 as *const H).is_err());
+    }
+
+    #[test]
+    fn first_try_paths_decline_what_the_general_path_reports() {
+        let a: *mut H = POOL.insert("a".to_string()).unwrap();
+        assert_eq!(&*POOL.try_get(a).unwrap(), "a");
+        {
+            let mut w = POOL.try_get_mut(a).unwrap();
+            w.push('!');
+            assert!(POOL.try_get_mut(a).is_none(), "a writer holds it");
+            assert!(POOL.try_get(a).is_none(), "a writer holds it");
+            assert!(!POOL.try_free(a), "a writer holds it");
+        }
+        {
+            let _r = POOL.try_get(a).unwrap();
+            assert!(POOL.try_get_mut(a).is_none(), "a reader holds it");
+            assert!(POOL.try_get(a).is_some(), "readers share");
+        }
+        assert!(POOL.try_free(a));
+        assert!(!POOL.try_free(a), "a double free is declined");
+        assert!(POOL.free(a).is_err(), "and reported by the general path");
+        assert!(POOL.try_get(a).is_none());
+        assert!(POOL.try_get_mut(a).is_none());
+        assert!(POOL.try_get(ptr::null::<H>()).is_none());
+        assert!(POOL.try_get_mut(0x1000 as *const H).is_none());
+        assert!(!POOL.try_free(ptr::null::<H>()));
+        let other_type = ptr::without_provenance::<H>(encode_bits(8, 0, 0) as usize);
+        assert!(POOL.try_get_mut(other_type).is_none());
+        // A new object (in the same slot under a new generation, unless another test took it):
+        // the old handle stays dead.
+        let b: *mut H = POOL.insert("b".to_string()).unwrap();
+        assert!(POOL.try_get_mut(a).is_none());
+        assert_eq!(&*POOL.try_get_mut(b).unwrap(), "b");
+        assert!(POOL.try_free(b));
+    }
+
+    #[test]
+    fn slots_are_distinct_and_in_their_chunks() {
+        // Index → slot address through the moved-back chunk starts: every index of the first
+        // chunks has its own slot, inside the chunk that `starts` records.
+        static P: Pool<u64, 10> = Pool::new("slots_t");
+        let hs: Vec<*mut H> = (0..300).map(|i| P.insert(i).unwrap()).collect();
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..300u32 {
+            let slot = P.slot(i).unwrap() as *const Slot<u64> as usize;
+            assert!(seen.insert(slot), "index {i} shares a slot");
+            let (k, j) = chunk_of(i);
+            let start = P.starts[k].load(Acquire) as usize;
+            let n = (1usize << FIRST_CHUNK_BITS) << k;
+            let size = std::mem::size_of::<Slot<u64>>();
+            assert_eq!(slot, start + (j - n) * size, "index {i}");
+        }
+        for (i, h) in hs.iter().enumerate() {
+            assert_eq!(*P.get(*h).unwrap(), i as u64);
+            P.free(*h).unwrap();
+        }
+        assert!(P.slot(1 << 20).is_none(), "a chunk that does not exist");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub struct polytrace_provider_t {
     _private: [u8; 0],
 }
 
-pub(crate) static PROVIDERS: Pool<Provider> = Pool::new(tag::PROVIDER, "polytrace_provider_t");
+pub(crate) static PROVIDERS: Pool<Provider, { tag::PROVIDER }> = Pool::new("polytrace_provider_t");
 
 /// The pipeline's counters (`polytrace_provider_stats`).
 #[repr(C)]

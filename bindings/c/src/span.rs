@@ -7,7 +7,7 @@ use crate::context::{polytrace_context_t, CONTEXTS};
 use crate::convert::{
     self, polytrace_attribute_t, polytrace_span_kind_t, polytrace_status_code_t, polytrace_str_t,
 };
-use crate::error::{call, getter, polytrace_error_t, report};
+use crate::error::{call, getter, polytrace_error_t, report, try_call};
 use crate::handle::{tag, Pool};
 use crate::key::{key_text, polytrace_key_t};
 use crate::tracer::{polytrace_tracer_t, TRACERS};
@@ -36,7 +36,7 @@ pub(crate) struct SpanObj {
     ended: bool,
 }
 
-pub(crate) static SPANS: Pool<SpanObj> = Pool::new(tag::SPAN, "polytrace_span_t");
+pub(crate) static SPANS: Pool<SpanObj, { tag::SPAN }> = Pool::new("polytrace_span_t");
 
 /// How to start a span. Zero-initialize it (`polytrace_span_options_t o = {0};` in C, `{}` in
 /// C++) and set what you need; passing NULL instead means all defaults.
@@ -240,6 +240,64 @@ unsafe fn set_attribute(
     })
 }
 
+/// The fast path of the one-attribute setters: the span's lock at the first try, the key
+/// (and a string value) from the intern tables' pointer caches. `None` when any of that is not
+/// so: the caller then runs its general path, which starts over with every check.
+#[inline(always)]
+fn set_fast(
+    function: &'static str,
+    span: *mut polytrace_span_t,
+    key: impl FnOnce() -> Option<&'static str>,
+    value: impl FnOnce() -> Option<Value>,
+) -> Option<*mut polytrace_error_t> {
+    try_call(function, || {
+        let Some(mut obj) = SPANS.try_get_mut(span) else {
+            return false;
+        };
+        // Not recording: nothing else is read (as on the general path).
+        if !obj.span.is_recording() {
+            return true;
+        }
+        let Some(key) = key() else {
+            return false;
+        };
+        let Some(value) = value() else {
+            return false;
+        };
+        obj.span.set_attribute(Cow::Borrowed(key), value);
+        true
+    })
+}
+
+/// The general path of a setter whose key is a (pointer, length) string (out of line).
+///
+/// # Safety
+/// `key` as in [`convert::text`].
+#[inline(never)]
+unsafe fn set_slow(
+    function: &'static str,
+    span: *mut polytrace_span_t,
+    key: *const c_char,
+    key_len: usize,
+    value: impl FnOnce() -> Result<Value>,
+) -> *mut polytrace_error_t {
+    // SAFETY: forwarded.
+    call(function, || unsafe {
+        set_attribute(span, key, key_len, value)
+    })
+}
+
+/// The general path of a setter whose key is a `polytrace_key_t` (out of line).
+#[inline(never)]
+fn set_by_key_slow(
+    function: &'static str,
+    span: *mut polytrace_span_t,
+    key: *const polytrace_key_t,
+    value: impl FnOnce() -> Result<Value>,
+) -> *mut polytrace_error_t {
+    call(function, || set_attribute_by_key(span, key, value))
+}
+
 /// Starts a span named `name` (`name_len` bytes of UTF-8, or `POLYTRACE_NUL_TERMINATED`).
 /// Never blocks. An unsampled span is returned too (not recording, with a valid context, so
 /// propagation continues).
@@ -253,6 +311,49 @@ unsafe fn set_attribute(
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn polytrace_span_start(
+    tracer: *const polytrace_tracer_t,
+    name: *const c_char,
+    name_len: usize,
+    options: *const polytrace_span_options_t,
+    out_span: *mut *mut polytrace_span_t,
+) -> *mut polytrace_error_t {
+    const F: &str = "polytrace_span_start";
+    // The common call (no options, a name passed before) at the first try; anything else goes
+    // to the general path, which starts over with every check.
+    try_call(F, || {
+        if out_span.is_null() || !options.is_null() {
+            return false;
+        }
+        // SAFETY: non-NULL; the caller promises a valid place. (NULL until the span exists, so
+        // a panic below leaves NULL there, as the general path does.)
+        unsafe { out_span.write(std::ptr::null_mut()) };
+        let Some(tracer) = TRACERS.try_get(tracer) else {
+            return false;
+        };
+        // SAFETY: forwarded.
+        let Some(name) = (unsafe { convert::cached_key(name, name_len) }) else {
+            return false;
+        };
+        let Some(handle) = SPANS.try_insert_in(|slot| {
+            start_in(&tracer, Cow::Borrowed(name), StartOptions::default(), slot)
+        }) else {
+            return false;
+        };
+        // SAFETY: checked above.
+        unsafe { out_span.write(handle) };
+        true
+    })
+    // SAFETY: forwarded.
+    .unwrap_or_else(|| unsafe { start_slow(tracer, name, name_len, options, out_span) })
+}
+
+/// The general path of `polytrace_span_start` (out of line): options, every check, every
+/// message.
+///
+/// # Safety
+/// As `polytrace_span_start`.
+#[inline(never)]
+unsafe fn start_slow(
     tracer: *const polytrace_tracer_t,
     name: *const c_char,
     name_len: usize,
@@ -329,14 +430,25 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_string(
     value: *const c_char,
     value_len: usize,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_string", || {
-        // SAFETY: forwarded.
-        unsafe {
-            set_attribute(span, key, key_len, || {
+    const F: &str = "polytrace_span_set_attribute_string";
+    // SAFETY: forwarded (the caller's promises on `key` and the value hold for both paths).
+    unsafe {
+        set_fast(
+            F,
+            span,
+            || convert::cached_key(key, key_len),
+            || {
+                Some(Value::String(Cow::Borrowed(convert::cached_value(
+                    value, value_len,
+                )?)))
+            },
+        )
+        .unwrap_or_else(|| {
+            set_slow(F, span, key, key_len, || {
                 convert::string_value_arg(value, value_len, "value")
             })
-        }
-    })
+        })
+    }
 }
 
 /// Sets a boolean attribute. See `polytrace_span_set_attribute_string`.
@@ -353,10 +465,17 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_bool(
     key_len: usize,
     value: bool,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_bool", || {
-        // SAFETY: forwarded.
-        unsafe { set_attribute(span, key, key_len, || Ok(Value::Bool(value))) }
-    })
+    const F: &str = "polytrace_span_set_attribute_bool";
+    // SAFETY: forwarded (the caller's promises on `key` and the value hold for both paths).
+    unsafe {
+        set_fast(
+            F,
+            span,
+            || convert::cached_key(key, key_len),
+            || Some(Value::Bool(value)),
+        )
+        .unwrap_or_else(|| set_slow(F, span, key, key_len, || Ok(Value::Bool(value))))
+    }
 }
 
 /// Sets a 64-bit integer attribute. See `polytrace_span_set_attribute_string`.
@@ -373,10 +492,17 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_int64(
     key_len: usize,
     value: i64,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_int64", || {
-        // SAFETY: forwarded.
-        unsafe { set_attribute(span, key, key_len, || Ok(Value::Int(value))) }
-    })
+    const F: &str = "polytrace_span_set_attribute_int64";
+    // SAFETY: forwarded (the caller's promises on `key` and the value hold for both paths).
+    unsafe {
+        set_fast(
+            F,
+            span,
+            || convert::cached_key(key, key_len),
+            || Some(Value::Int(value)),
+        )
+        .unwrap_or_else(|| set_slow(F, span, key, key_len, || Ok(Value::Int(value))))
+    }
 }
 
 /// Sets a double attribute. See `polytrace_span_set_attribute_string`.
@@ -393,10 +519,17 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_double(
     key_len: usize,
     value: f64,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_double", || {
-        // SAFETY: forwarded.
-        unsafe { set_attribute(span, key, key_len, || Ok(Value::Double(value))) }
-    })
+    const F: &str = "polytrace_span_set_attribute_double";
+    // SAFETY: forwarded (the caller's promises on `key` and the value hold for both paths).
+    unsafe {
+        set_fast(
+            F,
+            span,
+            || convert::cached_key(key, key_len),
+            || Some(Value::Double(value)),
+        )
+        .unwrap_or_else(|| set_slow(F, span, key, key_len, || Ok(Value::Double(value))))
+    }
 }
 
 /// Sets a string-array attribute. See `polytrace_span_set_attribute_string`.
@@ -537,12 +670,25 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_string_by_key(
     value: *const c_char,
     value_len: usize,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_string_by_key", || {
-        set_attribute_by_key(span, key, || {
-            // SAFETY: forwarded.
-            unsafe { convert::string_value_arg(value, value_len, "value") }
+    const F: &str = "polytrace_span_set_attribute_string_by_key";
+    // SAFETY: forwarded (the caller's promises on the value hold for both paths).
+    unsafe {
+        set_fast(
+            F,
+            span,
+            || key_text(key).ok(),
+            || {
+                Some(Value::String(Cow::Borrowed(convert::cached_value(
+                    value, value_len,
+                )?)))
+            },
+        )
+        .unwrap_or_else(|| {
+            set_by_key_slow(F, span, key, || {
+                convert::string_value_arg(value, value_len, "value")
+            })
         })
-    })
+    }
 }
 
 /// Sets a boolean attribute with an interned key. See
@@ -559,9 +705,9 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_bool_by_key(
     key: *const polytrace_key_t,
     value: bool,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_bool_by_key", || {
-        set_attribute_by_key(span, key, || Ok(Value::Bool(value)))
-    })
+    const F: &str = "polytrace_span_set_attribute_bool_by_key";
+    set_fast(F, span, || key_text(key).ok(), || Some(Value::Bool(value)))
+        .unwrap_or_else(|| set_by_key_slow(F, span, key, || Ok(Value::Bool(value))))
 }
 
 /// Sets a 64-bit integer attribute with an interned key. See
@@ -578,9 +724,9 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_int64_by_key(
     key: *const polytrace_key_t,
     value: i64,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_int64_by_key", || {
-        set_attribute_by_key(span, key, || Ok(Value::Int(value)))
-    })
+    const F: &str = "polytrace_span_set_attribute_int64_by_key";
+    set_fast(F, span, || key_text(key).ok(), || Some(Value::Int(value)))
+        .unwrap_or_else(|| set_by_key_slow(F, span, key, || Ok(Value::Int(value))))
 }
 
 /// Sets a double attribute with an interned key. See
@@ -597,9 +743,14 @@ pub unsafe extern "C" fn polytrace_span_set_attribute_double_by_key(
     key: *const polytrace_key_t,
     value: f64,
 ) -> *mut polytrace_error_t {
-    call("polytrace_span_set_attribute_double_by_key", || {
-        set_attribute_by_key(span, key, || Ok(Value::Double(value)))
-    })
+    const F: &str = "polytrace_span_set_attribute_double_by_key";
+    set_fast(
+        F,
+        span,
+        || key_text(key).ok(),
+        || Some(Value::Double(value)),
+    )
+    .unwrap_or_else(|| set_by_key_slow(F, span, key, || Ok(Value::Double(value))))
 }
 
 /// Adds a link to another span after start (see `polytrace_link_t`; links known at start are
@@ -799,6 +950,23 @@ pub unsafe extern "C" fn polytrace_span_end(
     span: *mut polytrace_span_t,
     end_time_unix_nano: u64,
 ) -> *mut polytrace_error_t {
+    try_call("polytrace_span_end", || {
+        let Some(mut obj) = SPANS.try_get_mut(span) else {
+            return false;
+        };
+        if obj.ended {
+            return false;
+        }
+        obj.ended = true;
+        obj.span.end(time(end_time_unix_nano));
+        true
+    })
+    .unwrap_or_else(|| end_slow(span, end_time_unix_nano))
+}
+
+/// The general path of `polytrace_span_end` (out of line): waits for the lock, reports errors.
+#[inline(never)]
+fn end_slow(span: *mut polytrace_span_t, end_time_unix_nano: u64) -> *mut polytrace_error_t {
     call("polytrace_span_end", || {
         let mut obj = SPANS.get_mut(span)?;
         if obj.ended {
@@ -858,11 +1026,20 @@ pub unsafe extern "C" fn polytrace_span_get_context(
 #[no_mangle]
 pub unsafe extern "C" fn polytrace_span_free(span: *mut polytrace_span_t) {
     getter((), || {
-        if span.is_null() {
-            return;
-        }
-        if let Err(e) = SPANS.free(span) {
-            report("polytrace_span_free", &e);
+        if !SPANS.try_free(span) {
+            free_slow(span);
         }
     })
+}
+
+/// The general path of `polytrace_span_free` (out of line): NULL, waiting for the lock, misuse
+/// reported.
+#[inline(never)]
+fn free_slow(span: *mut polytrace_span_t) {
+    if span.is_null() {
+        return;
+    }
+    if let Err(e) = SPANS.free(span) {
+        report("polytrace_span_free", &e);
+    }
 }

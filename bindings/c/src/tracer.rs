@@ -25,7 +25,7 @@ pub struct polytrace_tracer_t {
     _private: [u8; 0],
 }
 
-pub(crate) static TRACERS: Pool<Tracer> = Pool::new(tag::TRACER, "polytrace_tracer_t");
+pub(crate) static TRACERS: Pool<Tracer, { tag::TRACER }> = Pool::new("polytrace_tracer_t");
 
 /// An event of a finished span.
 ///
