@@ -216,9 +216,35 @@ fn attrs_len(kvs: &[KeyValue]) -> usize {
 
 fn put_attrs(buf: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
     for kv in kvs {
-        put_ld(buf, field, kv_len(kv));
-        put_opt_bytes(buf, 1, kv.key.as_str().as_bytes());
-        put_ld(buf, 2, any_len(&kv.value));
+        let key = kv.key.as_str().as_bytes();
+        let value_len = any_len(&kv.value);
+        let len = opt_bytes_len(key) + ld(value_len);
+        // The usual attribute: a short key, a scalar or short string value, so every length is
+        // one byte. Its headers are written as a few fixed-size pieces instead of a varint
+        // loop per length.
+        if len < 0x80 && !key.is_empty() && field < 16 {
+            buf.extend_from_slice(&[
+                ((field << 3) | LEN) as u8,
+                len as u8,
+                (1 << 3) | LEN as u8,
+                key.len() as u8,
+            ]);
+            buf.extend_from_slice(key);
+            buf.extend_from_slice(&[(2 << 3) | LEN as u8, value_len as u8]);
+            match &kv.value {
+                Value::String(s) => {
+                    let s = s.as_str().as_bytes();
+                    buf.extend_from_slice(&[(1 << 3) | LEN as u8, s.len() as u8]);
+                    buf.extend_from_slice(s);
+                }
+                Value::Bool(b) => buf.extend_from_slice(&[2 << 3, u8::from(*b)]),
+                v => put_any(buf, v),
+            }
+            continue;
+        }
+        put_ld(buf, field, len);
+        put_opt_bytes(buf, 1, key);
+        put_ld(buf, 2, value_len);
         put_any(buf, &kv.value);
     }
 }
@@ -900,6 +926,32 @@ mod tests {
             assert_eq!(b.len(), varint_len(v), "{v}");
             assert_eq!(b.len(), prost::encoding::encoded_len_varint(v), "{v}");
         }
+    }
+
+    #[test]
+    fn attribute_lengths_around_one_byte_match_prost() {
+        // Keys and values whose KeyValue body is just under, at and over 127 bytes: the
+        // one-byte-length fast path of `put_attrs` and the general path on either side.
+        let mut records = Vec::new();
+        for key_len in [1, 60, 120, 121, 122, 123, 124, 125, 126, 127, 128, 200] {
+            let mut r = record(key_len as u8, 0);
+            let key = "k".repeat(key_len);
+            let mut attrs = vec![
+                KeyValue::new(key.clone(), "v"),
+                KeyValue::new(format!("{key}b"), true),
+                KeyValue::new(format!("{key}i"), -1i64),
+                KeyValue::new(format!("{key}d"), 0.5f64),
+            ];
+            for value_len in [0, 1, 100, 117, 118, 119, 120, 125, 126, 127, 300] {
+                attrs.push(KeyValue::new(
+                    format!("s{value_len}"),
+                    "x".repeat(value_len),
+                ));
+            }
+            r.attributes = SpanAttributes::from_vec(attrs);
+            records.push(r);
+        }
+        check(&records, &resource(false), None, None);
     }
 
     #[test]
