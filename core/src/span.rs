@@ -187,12 +187,12 @@ impl FinishedRecord<'_> {
 impl SpanRecord {
     /// The record of a finished span, filled by `fill` (see [`FinishedRecord`]).
     #[inline]
-    pub(crate) fn finished<E>(
+    pub(crate) fn finished(
         scope: u32,
         limits: &LimitsConfig,
         head: FinishedHead,
-        fill: impl FnOnce(&mut FinishedRecord<'_>) -> std::result::Result<(), E>,
-    ) -> std::result::Result<SpanRecord, E> {
+        fill: impl FnOnce(&mut FinishedRecord<'_>) -> crate::error::Result<()>,
+    ) -> crate::error::Result<SpanRecord> {
         let mut record = SpanRecord::new(
             scope,
             head.context,

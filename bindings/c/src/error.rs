@@ -94,7 +94,7 @@ pub(crate) fn call(function: &str, f: impl FnOnce() -> Result<()>) -> *mut polyt
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => ptr::null_mut(),
         Ok(Err(e)) => into_c(function, e),
-        Err(payload) => into_c(function, Error::from_panic(payload.as_ref())),
+        Err(payload) => panicked(function, payload),
     }
 }
 
