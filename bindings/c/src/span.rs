@@ -878,14 +878,17 @@ pub unsafe extern "C" fn polytrace_span_record_exception(
 ) -> *mut polytrace_error_t {
     call("polytrace_span_record_exception", || {
         update(span, |s| {
-            // SAFETY (all four): forwarded.
+            // SAFETY: forwarded: the caller promises each pointer is valid for its length.
             let type_name = unsafe { convert::text(type_name, type_name_len, "type_name") }?;
+            // SAFETY: as above.
             let message = unsafe { convert::text(message, message_len, "message") }?;
             let stacktrace = if stacktrace.is_null() {
                 None
             } else {
+                // SAFETY: as above.
                 Some(unsafe { convert::text(stacktrace, stacktrace_len, "stacktrace") }?)
             };
+            // SAFETY: as above.
             let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
             s.record_exception(Exception {
                 type_name: type_name.to_owned(),
@@ -1141,7 +1144,7 @@ unsafe fn get_ids_hex_slow(
     out_trace_flags: *mut u8,
 ) -> *mut polytrace_error_t {
     call("polytrace_span_get_ids_hex", || {
-        // SAFETY (block): the caller promises each non-NULL place is valid for its length.
+        // SAFETY: the caller promises each non-NULL place is valid for its length.
         unsafe {
             if !trace_id_hex.is_null() && trace_id_hex_len > 0 {
                 trace_id_hex.write(0);
