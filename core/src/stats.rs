@@ -75,6 +75,25 @@ impl Counters {
         }
     }
 
+    /// Counts the outcome of exporting `n` spans (by the batch worker, or by a sink for an
+    /// export that was in flight).
+    pub fn report_export(&self, n: u64, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.exported.0.fetch_add(n, Relaxed);
+            }
+            Err(msg) => {
+                self.export_failures.0.fetch_add(1, Relaxed);
+                self.dropped_export_failed.0.fetch_add(n, Relaxed);
+                crate::diag::emit_once(
+                    crate::diag::Level::Error,
+                    "export-failed",
+                    &format!("export of {n} spans failed, they are dropped (further failures are counted in stats, not logged): {msg}"),
+                );
+            }
+        }
+    }
+
     pub fn reset(&self) {
         for c in [
             &self.started,

@@ -616,7 +616,7 @@ mod probes {
         _info: sys::napi_callback_info,
     ) -> sys::napi_value {
         let mut out = ptr::null_mut();
-        let t = polytrace_core::span::now_unix_nanos() as f64 / 1e6;
+        let t = polytrace_core::now_unix_nanos() as f64 / 1e6;
         // SAFETY: live env, out-pointer to a local.
         unsafe { sys::napi_create_double(env, t, &mut out) };
         out

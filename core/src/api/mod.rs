@@ -10,13 +10,13 @@
 
 use crate::config::{Config, ConfigWarning, OptionValue};
 use crate::error::{Error, Result};
+use crate::export::truncate_all;
 use crate::pipeline::{configured_exporter, Pipeline, TracerShared};
 use crate::propagation::{Baggage, Extracted, Propagators};
-use crate::sampler::Decision;
-use crate::span::{
-    now_unix_nanos, FinishedHead, FinishedRecord, FinishedSpan, Span, SpanRecord, StartOptions,
-};
 use crate::stats::Stats;
+use crate::trace::finished::{FinishedHead, FinishedRecord};
+use crate::trace::record::{now_unix_nanos, to_otel_key, to_otel_value, SpanRecord};
+use crate::trace::sampler::Decision;
 use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceId};
 use opentelemetry::InstrumentationScope;
 use std::borrow::Cow;
@@ -24,7 +24,12 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::span::{Event, Exception, Link, UnixNanos};
+mod options;
+mod span;
+
+pub use crate::trace::record::{Event, Exception, Link, UnixNanos};
+pub use options::{FinishedSpan, StartOptions};
+pub use span::Span;
 
 /// A tracer provider: one configured pipeline. Cheap to clone (shared).
 #[derive(Clone, Debug)]
@@ -90,13 +95,13 @@ pub struct StartPlan {
 /// A new random, valid trace id from the core's generator (all 16 bytes random, so a new
 /// trace may set the W3C `random` flag), for hosts that follow a [`StartPlan`].
 pub fn new_trace_id() -> TraceId {
-    crate::ids::trace_id()
+    crate::trace::ids::trace_id()
 }
 
 /// A new random, valid span id from the core's generator, for hosts that follow a
 /// [`StartPlan`].
 pub fn new_span_id() -> SpanId {
-    crate::ids::span_id()
+    crate::trace::ids::span_id()
 }
 
 impl Provider {
@@ -149,7 +154,7 @@ impl Provider {
                 let rt = crate::export::runtime()?;
                 let export = crate::export::SdkExport::new(exporter.clone(), resource, rt, timeout);
                 Ok(Box::new(crate::export::Sink::new(Box::new(export), ctx))
-                    as Box<dyn crate::batch::BatchSink>)
+                    as Box<dyn crate::export::BatchSink>)
             },
         );
         Provider::build(config, Vec::new(), factory)
@@ -191,10 +196,15 @@ impl Provider {
             b = b.with_schema_url(s);
         }
         if !attributes.is_empty() {
-            let limit = self.pipeline.config.limits.attribute_value_length;
-            b = b.with_attributes(attributes.into_iter().map(|(k, v)| {
-                opentelemetry::KeyValue::new(k, crate::export::to_otel_value(v, limit))
-            }));
+            let mut attributes: Vec<_> = attributes
+                .into_iter()
+                .map(|(k, v)| opentelemetry::KeyValue::new(to_otel_key(k), to_otel_value(v)))
+                .collect();
+            truncate_all(
+                &mut attributes,
+                self.pipeline.config.limits.attribute_value_length,
+            );
+            b = b.with_attributes(attributes);
         }
         Tracer {
             shared: Arc::new(TracerShared {
