@@ -162,9 +162,19 @@ pub fn baggage(flat: &[String]) -> Baggage {
 }
 
 /// The pipeline's counters in `Stats.java`'s order.
-pub fn stats(s: &Stats) -> [i64; 8] {
-    s.to_pairs()
-        .map(|(_, v)| i64::try_from(v).unwrap_or(i64::MAX))
+pub fn stats(s: &Stats) -> [i64; 9] {
+    [
+        s.spans_started,
+        s.spans_ended,
+        s.spans_exported,
+        s.spans_dropped,
+        s.dropped_queue_full,
+        s.dropped_export_failed,
+        s.dropped_shutdown,
+        s.dropped_invalid,
+        s.export_failures,
+    ]
+    .map(|v| i64::try_from(v).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use jni::objects::{JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JSt
 use jni::sys::{jboolean, jint, jlong};
 use jni::EnvUnowned;
 use parking_lot::RwLock;
-use polytrace_core::{Error, Provider, SpanKind, Tracer};
+use polytrace_core::{Error, Provider, SpanId, SpanKind, TraceId, Tracer};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,8 +132,7 @@ pub extern "system" fn Java_io_polytrace_Native_plan<'l>(
     handle: jlong,
 ) -> JIntArray<'l> {
     entry!(unowned, |env| {
-        let table = shared(handle)?.provider.start_plan().to_table();
-        let v: Vec<jint> = table.iter().map(|&x| x as jint).collect();
+        let v = shared(handle)?.provider.start_plan().to_table();
         let a = JIntArray::new(env, v.len())?;
         a.set_region(env, 0, &v)?;
         Ok(a)
@@ -149,55 +148,38 @@ pub extern "system" fn Java_io_polytrace_Native_caps<'l>(
     handle: jlong,
 ) -> JIntArray<'l> {
     entry!(unowned, |env| {
-        let c = shared(handle)?.provider.caps();
-        let clamp = |v: usize| jint::try_from(v).unwrap_or(jint::MAX);
-        let v = [
-            clamp(c.attributes as usize),
-            clamp(c.events as usize),
-            clamp(c.links as usize),
-            clamp(c.status_calls as usize),
-        ];
+        let caps = shared(handle)?.provider.caps().to_table();
+        let v = caps.map(|c| jint::try_from(c).unwrap_or(jint::MAX));
         let a = JIntArray::new(env, v.len())?;
         a.set_region(env, 0, &v)?;
         Ok(a)
     })
 }
 
-/// `void spanIds(long[] out)`: fills `out` with new span ids from the core's generator (Java
-/// takes them in blocks; a trace id is two of them, see `traceIds`).
+/// `void ids(long[] spanIds, long[] traceIds)`: fills both with new ids from the core's
+/// generator (`api::fill_ids`): `spanIds` one per element, `traceIds` one per two elements
+/// (high, low). Java takes them in blocks.
 #[no_mangle]
-pub extern "system" fn Java_io_polytrace_Native_spanIds<'l>(
+pub extern "system" fn Java_io_polytrace_Native_ids<'l>(
     mut unowned: EnvUnowned<'l>,
     _class: JClass<'l>,
-    out: JLongArray<'l>,
+    span_ids: JLongArray<'l>,
+    trace_ids: JLongArray<'l>,
 ) {
     entry!(unowned, |env| {
-        let n = out.len(env)?;
-        let ids: Vec<jlong> = (0..n)
-            .map(|_| convert::span_long(&polytrace_core::api::new_span_id()))
+        let mut spans = vec![SpanId::INVALID; span_ids.len(env)?];
+        let mut traces = vec![TraceId::INVALID; trace_ids.len(env)? / 2];
+        polytrace_core::api::fill_ids(&mut spans, &mut traces);
+        let s: Vec<jlong> = spans.iter().map(convert::span_long).collect();
+        let t: Vec<jlong> = traces
+            .iter()
+            .flat_map(|t| {
+                let (hi, lo) = convert::trace_longs(t);
+                [hi, lo]
+            })
             .collect();
-        out.set_region(env, 0, &ids)?;
-        Ok(())
-    })
-}
-
-/// `void traceIds(long[] out)`: fills `out` with new trace ids from the core's generator, each
-/// as two `long`s (high, low).
-#[no_mangle]
-pub extern "system" fn Java_io_polytrace_Native_traceIds<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    out: JLongArray<'l>,
-) {
-    entry!(unowned, |env| {
-        let n = out.len(env)? / 2;
-        let mut ids = Vec::with_capacity(n * 2);
-        for _ in 0..n {
-            let (hi, lo) = convert::trace_longs(&polytrace_core::api::new_trace_id());
-            ids.push(hi);
-            ids.push(lo);
-        }
-        out.set_region(env, 0, &ids)?;
+        span_ids.set_region(env, 0, &s)?;
+        trace_ids.set_region(env, 0, &t)?;
         Ok(())
     })
 }

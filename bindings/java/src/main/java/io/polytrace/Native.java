@@ -30,9 +30,7 @@ final class Native {
 
   static native int[] caps(long handle);
 
-  static native void spanIds(long[] out);
-
-  static native void traceIds(long[] out);
+  static native void ids(long[] spanIds, long[] traceIds);
 
   static native long[] begin(
       long handle, int tracer, String name, int kind, long[] parent, String parentTraceState);

@@ -63,6 +63,7 @@ final class Stripe {
   private final String[] cacheKeys = new String[CACHE];
   private final int[] cacheIds = new int[CACHE];
 
+  private static final long[] NONE = new long[0];
   private final long[] spanIds = new long[ID_BLOCK];
   private int spanIdNext = ID_BLOCK;
   private final long[] traceIds = new long[2 * ID_BLOCK];
@@ -82,7 +83,7 @@ final class Stripe {
 
   long nextSpanId() {
     if (spanIdNext == ID_BLOCK) {
-      Native.spanIds(spanIds);
+      Native.ids(spanIds, NONE);
       spanIdNext = 0;
     }
     return spanIds[spanIdNext++];
@@ -91,7 +92,7 @@ final class Stripe {
   /** The next trace id's high half; {@link #traceLo()} right after gives its low half. */
   long traceHi() {
     if (traceIdNext == traceIds.length) {
-      Native.traceIds(traceIds);
+      Native.ids(NONE, traceIds);
       traceIdNext = 0;
     }
     return traceIds[traceIdNext++];

@@ -75,7 +75,10 @@ class ContextTest {
   void manyThreadsEndSpansConcurrently() throws Exception {
     int threads = 8;
     int each = 2000;
-    try (PolytraceSdk sdk = receiver.sdk("threads").build()) {
+    // A queue that holds them all: this checks that no span is lost between the threads and
+    // the core (a smaller queue drops and counts what does not fit, see ApiTest).
+    try (PolytraceSdk sdk =
+        receiver.sdk("threads").setOption("max_queue_size", (long) threads * each).build()) {
       Tracer t = sdk.getTracer("threads");
       Thread[] ts = new Thread[threads];
       for (int i = 0; i < threads; i++) {

@@ -42,7 +42,7 @@ class LogCorrelationTest {
       Map<String, String> mdc = inside.getMDCPropertyMap();
       assertEquals(span.getSpanContext().getTraceId(), mdc.get("trace_id"));
       assertEquals(span.getSpanContext().getSpanId(), mdc.get("span_id"));
-      assertEquals("01", mdc.get("trace_flags"));
+      assertEquals(span.getSpanContext().getTraceFlags().asHex(), mdc.get("trace_flags"));
       assertFalse(list.list.get(1).getMDCPropertyMap().containsKey("trace_id"));
     } finally {
       log.detachAppender(otel);

@@ -163,7 +163,8 @@ final class TestSupport {
     }
 
     String name() {
-      return span.get("name").getAsString();
+      JsonElement n = span.get("name");
+      return n == null ? "" : n.getAsString();
     }
 
     String traceId() {
