@@ -20,3 +20,4 @@ mod error;
 mod provider;
 #[cfg(feature = "testing")]
 mod testing;
+mod wire;

@@ -15,7 +15,8 @@ use crate::batch::Batches;
 use crate::convert;
 use crate::entry;
 use crate::error::JResult;
-use jni::objects::{JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
+use crate::wire;
+use jni::objects::{JByteArray, JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong};
 use jni::EnvUnowned;
 use parking_lot::RwLock;
@@ -391,74 +392,90 @@ pub extern "system" fn Java_io_polytrace_Native_fields<'l>(
     })
 }
 
-/// `String[] inject(long handle, long[] context, String traceState, String[] baggage)`: the
-/// headers the configured propagators write, as flat name, value pairs. `context` is
-/// `{traceHi, traceLo, spanId, flags}` or `null`; `baggage` flat key, value, metadata triples.
+/// `int inject(long handle, long[] context, byte[] in, byte[] out)`: the headers the configured
+/// propagators write. `context` is `{traceHi, traceLo, spanId, flags, valid}`; `in` is `null`
+/// or, in the form of [`crate::wire`], the trace state header then the baggage as key, value,
+/// metadata triples. Writes the headers into `out` as (field index, value) entries and returns
+/// their length in bytes, or the negated length `out` must have when it is too short.
 #[no_mangle]
 pub extern "system" fn Java_io_polytrace_Native_inject<'l>(
     mut unowned: EnvUnowned<'l>,
     _class: JClass<'l>,
     handle: jlong,
     context: JLongArray<'l>,
-    trace_state: JString<'l>,
-    baggage: JObjectArray<'l, JString<'l>>,
-) -> JObjectArray<'l, JString<'l>> {
+    input: JByteArray<'l>,
+    out: JByteArray<'l>,
+) -> jint {
     entry!(unowned, |env| {
         let s = shared(handle)?;
-        let ctx = if context.is_null() {
-            None
-        } else {
-            let mut c = [0i64; 4];
-            context.get_region(env, 0, &mut c)?;
-            let ts = convert::opt_string(env, &trace_state)?;
-            Some(convert::span_context(
+        let mut c = [0i64; 5];
+        context.get_region(env, 0, &mut c)?;
+        let input = wire::read_array(env, &input)?;
+        let mut r = wire::Reader::new(&input);
+        let trace_state = r.string()?;
+        let mut triples = Vec::new();
+        while !r.done() {
+            triples.push(r.string()?);
+        }
+        let ctx = (c[4] != 0).then(|| {
+            convert::span_context(
                 [c[0], c[1], c[2]],
                 c[3] as jint,
-                ts.as_deref(),
+                Some(trace_state.as_str()),
                 false,
-            ))
-        };
-        let baggage = convert::baggage(&convert::strings(env, &baggage)?);
-        let mut out: Vec<String> = Vec::with_capacity(4);
-        s.provider.inject(ctx.as_ref(), &baggage, &mut |k, v| {
-            out.push(k.to_string());
-            out.push(v);
+            )
         });
-        convert::string_array(env, &out)
+        let baggage = convert::baggage(&triples);
+        let fields = s.provider.propagators().fields();
+        let mut w = wire::Writer::default();
+        s.provider.inject(ctx.as_ref(), &baggage, &mut |k, v| {
+            let index = fields.iter().position(|f| *f == k).unwrap_or(0);
+            w.u8(index as u8);
+            w.string(&v);
+        });
+        wire::write_array(env, &out, w.bytes())
     })
 }
 
-/// `String[] extract(long handle, String[] carrier, long[] out)`: reads a remote context and
-/// baggage from flat header name, value pairs. Writes `{traceHi, traceLo, spanId, flags,
-/// valid}` into `out` and returns `{traceStateHeader, n, key, value × n, baggageKey, value,
-/// metadata, ...}`: the received trace state (as a header and as its n entries), then the
-/// baggage triples. Malformed headers are ignored.
+/// `int extract(long handle, byte[] in, long[] out, byte[] result)`: reads a remote context and
+/// baggage from the carrier's values, `in` holding (field index, value) entries in the form of
+/// [`crate::wire`]. Writes `{traceHi, traceLo, spanId, flags, valid}` into `out`, and into
+/// `result` the received trace state (its header, its entry count, its key, value pairs) then
+/// the baggage triples; returns the length of `result` (negated when it is too short).
+/// Malformed headers are ignored.
 #[no_mangle]
 pub extern "system" fn Java_io_polytrace_Native_extract<'l>(
     mut unowned: EnvUnowned<'l>,
     _class: JClass<'l>,
     handle: jlong,
-    carrier: JObjectArray<'l, JString<'l>>,
+    input: JByteArray<'l>,
     out: JLongArray<'l>,
-) -> JObjectArray<'l, JString<'l>> {
+    result: JByteArray<'l>,
+) -> jint {
     entry!(unowned, |env| {
         let s = shared(handle)?;
-        let flat = convert::strings(env, &carrier)?;
-        let pairs: Vec<(&str, &str)> = flat
-            .chunks_exact(2)
-            .map(|kv| (kv[0].as_str(), kv[1].as_str()))
-            .collect();
+        let input = wire::read_array(env, &input)?;
+        let fields = s.provider.propagators().fields();
+        let mut r = wire::Reader::new(&input);
+        let mut pairs: Vec<(&str, String)> = Vec::with_capacity(3);
+        while !r.done() {
+            let index = r.u8()? as usize;
+            let value = r.string()?;
+            if let Some(f) = fields.get(index) {
+                pairs.push((f, value));
+            }
+        }
         let e = s.provider.extract(&pairs);
-        let mut result = Vec::with_capacity(1 + 3 * e.baggage.entries().len());
+        let mut w = wire::Writer::default();
         let ids = match &e.span_context {
             Some(sc) => {
                 let (hi, lo) = convert::trace_longs(&sc.trace_id);
-                result.push(sc.trace_state.header());
+                w.string(&sc.trace_state.header());
                 let entries = sc.trace_state.entries();
-                result.push(entries.len().to_string());
+                w.u32(entries.len() as u32);
                 for (k, v) in entries {
-                    result.push(k.clone());
-                    result.push(v.clone());
+                    w.string(k);
+                    w.string(v);
                 }
                 [
                     hi,
@@ -469,17 +486,17 @@ pub extern "system" fn Java_io_polytrace_Native_extract<'l>(
                 ]
             }
             None => {
-                result.push(String::new());
-                result.push("0".to_string());
+                w.string("");
+                w.u32(0);
                 [0; 5]
             }
         };
         out.set_region(env, 0, &ids)?;
         for b in e.baggage.entries() {
-            result.push(b.key.clone());
-            result.push(b.value.clone());
-            result.push(b.metadata.clone());
+            w.string(&b.key);
+            w.string(&b.value);
+            w.string(&b.metadata);
         }
-        convert::string_array(env, &result)
+        wire::write_array(env, &result, w.bytes())
     })
 }

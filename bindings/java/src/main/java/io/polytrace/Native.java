@@ -51,9 +51,9 @@ final class Native {
 
   static native String[] fields(long handle);
 
-  static native String[] inject(long handle, long[] context, String traceState, String[] baggage);
+  static native int inject(long handle, long[] context, byte[] in, byte[] out);
 
-  static native String[] extract(long handle, String[] carrier, long[] out);
+  static native int extract(long handle, byte[] in, long[] out, byte[] result);
 
   static native String[] takeDiagnostics();
 

@@ -3,6 +3,7 @@ package io.polytrace;
 import io.opentelemetry.api.baggage.Baggage;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
@@ -46,28 +47,45 @@ final class PtPropagator implements TextMapPropagator {
     if (c == null && baggage.isEmpty()) {
       return;
     }
-    String[] bag = new String[3 * baggage.size()];
-    int[] i = {0};
-    baggage.forEach(
-        (k, e) -> {
-          bag[i[0]++] = k;
-          bag[i[0]++] = e.getValue();
-          bag[i[0]++] = e.getMetadata().getValue();
-        });
-    String[] headers;
+    Wire.Scratch w = Wire.SCRATCH.get();
+    long[] ids = w.ids;
+    if (c != null) {
+      ids[0] = c.traceHi;
+      ids[1] = c.traceLo;
+      ids[2] = c.spanId;
+      ids[3] = c.flags;
+      ids[4] = 1;
+    } else {
+      ids[4] = 0;
+    }
+    String ts = c == null ? "" : c.traceStateHeader();
+    byte[] in = null;
+    if (!ts.isEmpty() || !baggage.isEmpty()) {
+      Wire.reset(w);
+      Wire.string(w, ts);
+      baggage.forEach(
+          (k, e) -> {
+            Wire.string(w, k);
+            Wire.string(w, e.getValue());
+            Wire.string(w, e.getMetadata().getValue());
+          });
+      in = Wire.input(w);
+    }
+    int n;
     try {
-      headers =
-          Native.inject(
-              pipeline.handle,
-              c == null ? null : new long[] {c.traceHi, c.traceLo, c.spanId, c.flags},
-              c == null ? null : c.traceStateHeader(),
-              bag);
+      n = Native.inject(pipeline.handle, ids, in, w.out);
+      if (n < 0) {
+        w.out = new byte[-n];
+        n = Native.inject(pipeline.handle, ids, in, w.out);
+      }
     } catch (RuntimeException e) {
       Attrs.LOG.log(Level.SEVERE, "polytrace: inject failed", e);
       return;
     }
-    for (int j = 0; j + 1 < headers.length; j += 2) {
-      setter.set(carrier, headers[j], headers[j + 1]);
+    Wire.Reader r = new Wire.Reader(w.out, n);
+    while (!r.done()) {
+      String field = fields.get(r.u8());
+      setter.set(carrier, field, r.string());
     }
   }
 
@@ -79,39 +97,57 @@ final class PtPropagator implements TextMapPropagator {
     if (getter == null || fields.isEmpty()) {
       return context;
     }
-    List<String> pairs = new ArrayList<>(4);
-    for (String f : fields) {
+    Wire.Scratch w = Wire.SCRATCH.get();
+    Wire.reset(w);
+    for (int i = 0; i < fields.size(); i++) {
       // Every value of a repeated header, in order: the core decides what repeats mean.
-      Iterator<String> values = getter.getAll(carrier, f);
+      Iterator<String> values = getter.getAll(carrier, fields.get(i));
       while (values != null && values.hasNext()) {
         String v = values.next();
         if (v != null) {
-          pairs.add(f);
-          pairs.add(v);
+          Wire.u8(w, i);
+          Wire.string(w, v);
         }
       }
     }
-    if (pairs.isEmpty()) {
+    if (w.inLength == 0) {
       return context;
     }
-    long[] ids = new long[5];
-    String[] r;
+    byte[] in = Wire.input(w);
+    long[] ids = w.ids;
+    int n;
     try {
-      r = Native.extract(pipeline.handle, pairs.toArray(new String[0]), ids);
+      n = Native.extract(pipeline.handle, in, ids, w.out);
+      if (n < 0) {
+        w.out = new byte[-n];
+        n = Native.extract(pipeline.handle, in, ids, w.out);
+      }
     } catch (RuntimeException e) {
       Attrs.LOG.log(Level.SEVERE, "polytrace: extract failed", e);
       return context;
     }
-    int n = Integer.parseInt(r[1]);
+    Wire.Reader r = new Wire.Reader(w.out, n);
+    String header = r.string();
+    int entries = r.u32();
     if (ids[4] != 0) {
+      TraceState ts = TraceState.getDefault();
+      if (entries > 0) {
+        String[] flat = new String[2 * entries];
+        for (int i = 0; i < flat.length; i++) {
+          flat[i] = r.string();
+        }
+        ts = TraceStates.of(flat, 0, entries);
+      }
       PtSpanContext remote =
-          new PtSpanContext(
-              ids[0], ids[1], ids[2], (byte) ids[3], TraceStates.of(r, 2, n), r[0], true);
+          new PtSpanContext(ids[0], ids[1], ids[2], (byte) ids[3], ts, header, true);
       context = context.with(Span.wrap(remote));
     }
-    int from = 2 + 2 * n;
-    if (from < r.length) {
-      context = context.with(PtBaggage.of(r, from));
+    if (!r.done()) {
+      List<String> triples = new ArrayList<>();
+      while (!r.done()) {
+        triples.add(r.string());
+      }
+      context = context.with(PtBaggage.of(triples.toArray(new String[0]), 0));
     }
     return context;
   }
