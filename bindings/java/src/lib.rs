@@ -18,6 +18,7 @@ mod convert;
 mod diag;
 mod error;
 mod provider;
+mod raw;
 #[cfg(feature = "testing")]
 mod testing;
 mod wire;

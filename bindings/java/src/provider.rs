@@ -16,7 +16,7 @@ use crate::convert;
 use crate::entry;
 use crate::error::JResult;
 use crate::wire;
-use jni::objects::{JByteArray, JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
+use jni::objects::{JByteBuffer, JClass, JIntArray, JLongArray, JObjectArray, JString};
 use jni::sys::{jboolean, jint, jlong};
 use jni::EnvUnowned;
 use parking_lot::RwLock;
@@ -392,111 +392,84 @@ pub extern "system" fn Java_io_polytrace_Native_fields<'l>(
     })
 }
 
-/// `int inject(long handle, long[] context, byte[] in, byte[] out)`: the headers the configured
-/// propagators write. `context` is `{traceHi, traceLo, spanId, flags, valid}`; `in` is `null`
-/// or, in the form of [`crate::wire`], the trace state header then the baggage as key, value,
-/// metadata triples. Writes the headers into `out` as (field index, value) entries and returns
-/// their length in bytes, or the negated length `out` must have when it is too short.
-#[no_mangle]
-pub extern "system" fn Java_io_polytrace_Native_inject<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    context: JLongArray<'l>,
-    input: JByteArray<'l>,
-    out: JByteArray<'l>,
-) -> jint {
-    entry!(unowned, |env| {
-        let s = shared(handle)?;
-        let mut c = [0i64; 5];
-        context.get_region(env, 0, &mut c)?;
-        let input = wire::read_array(env, &input)?;
-        let mut r = wire::Reader::new(&input);
-        let trace_state = r.string()?;
-        let mut triples = Vec::new();
-        while !r.done() {
-            triples.push(r.string()?);
-        }
-        let ctx = (c[4] != 0).then(|| {
-            convert::span_context(
-                [c[0], c[1], c[2]],
-                c[3] as jint,
-                Some(trace_state.as_str()),
-                false,
-            )
-        });
-        let baggage = convert::baggage(&triples);
-        let fields = s.provider.propagators().fields();
-        let mut w = wire::Writer::default();
-        s.provider.inject(ctx.as_ref(), &baggage, &mut |k, v| {
-            let index = fields.iter().position(|f| *f == k).unwrap_or(0);
-            w.u8(index as u8);
-            w.string(&v);
-        });
-        wire::write_array(env, &out, w.bytes())
-    })
+/// The headers the configured propagators write, for `Native.inject` (see [`crate::raw`]).
+/// `c` is `{traceHi, traceLo, spanId, flags, valid}`; `input` is empty or, in the form of
+/// [`crate::wire`], the trace state header then the baggage as key, value, metadata triples.
+/// Returns the headers as (field index, value) entries.
+pub fn inject(handle: jlong, c: [i64; 5], input: &[u8]) -> JResult<Vec<u8>> {
+    let s = shared(handle)?;
+    let mut r = wire::Reader::new(input);
+    let trace_state = r.string()?;
+    let mut triples = Vec::new();
+    while !r.done() {
+        triples.push(r.string()?);
+    }
+    let ctx = (c[4] != 0).then(|| {
+        convert::span_context(
+            [c[0], c[1], c[2]],
+            c[3] as jint,
+            Some(trace_state.as_str()),
+            false,
+        )
+    });
+    let baggage = convert::baggage(&triples);
+    let fields = s.provider.propagators().fields();
+    let mut w = wire::Writer::default();
+    s.provider.inject(ctx.as_ref(), &baggage, &mut |k, v| {
+        let index = fields.iter().position(|f| *f == k).unwrap_or(0);
+        w.u8(index as u8);
+        w.string(&v);
+    });
+    Ok(w.into_bytes())
 }
 
-/// `int extract(long handle, byte[] in, long[] out, byte[] result)`: reads a remote context and
-/// baggage from the carrier's values, `in` holding (field index, value) entries in the form of
-/// [`crate::wire`]. Writes `{traceHi, traceLo, spanId, flags, valid}` into `out`, and into
-/// `result` the received trace state (its header, its entry count, its key, value pairs) then
-/// the baggage triples; returns the length of `result` (negated when it is too short).
-/// Malformed headers are ignored.
-#[no_mangle]
-pub extern "system" fn Java_io_polytrace_Native_extract<'l>(
-    mut unowned: EnvUnowned<'l>,
-    _class: JClass<'l>,
-    handle: jlong,
-    input: JByteArray<'l>,
-    out: JLongArray<'l>,
-    result: JByteArray<'l>,
-) -> jint {
-    entry!(unowned, |env| {
-        let s = shared(handle)?;
-        let input = wire::read_array(env, &input)?;
-        let fields = s.provider.propagators().fields();
-        let mut r = wire::Reader::new(&input);
-        let mut pairs: Vec<(&str, String)> = Vec::with_capacity(3);
-        while !r.done() {
-            let index = r.u8()? as usize;
-            let value = r.string()?;
-            if let Some(f) = fields.get(index) {
-                pairs.push((f, value));
-            }
+/// A remote context and baggage from the carrier's values, for `Native.extract` (see
+/// [`crate::raw`]): `input` holds (field index, value) entries in the form of [`crate::wire`].
+/// Returns `{traceHi, traceLo, spanId, flags, valid}` and the received trace state (its header,
+/// its entry count, its key, value pairs) then the baggage triples. Malformed headers are
+/// ignored.
+pub fn extract(handle: jlong, input: &[u8]) -> JResult<([i64; 5], Vec<u8>)> {
+    let s = shared(handle)?;
+    let fields = s.provider.propagators().fields();
+    let mut r = wire::Reader::new(input);
+    let mut pairs: Vec<(&str, String)> = Vec::with_capacity(3);
+    while !r.done() {
+        let index = r.u8()? as usize;
+        let value = r.string()?;
+        if let Some(f) = fields.get(index) {
+            pairs.push((f, value));
         }
-        let e = s.provider.extract(&pairs);
-        let mut w = wire::Writer::default();
-        let ids = match &e.span_context {
-            Some(sc) => {
-                let (hi, lo) = convert::trace_longs(&sc.trace_id);
-                w.string(&sc.trace_state.header());
-                let entries = sc.trace_state.entries();
-                w.u32(entries.len() as u32);
-                for (k, v) in entries {
-                    w.string(k);
-                    w.string(v);
-                }
-                [
-                    hi,
-                    lo,
-                    convert::span_long(&sc.span_id),
-                    jlong::from(sc.trace_flags.0),
-                    1,
-                ]
+    }
+    let e = s.provider.extract(&pairs);
+    let mut w = wire::Writer::default();
+    let ids = match &e.span_context {
+        Some(sc) => {
+            let (hi, lo) = convert::trace_longs(&sc.trace_id);
+            w.string(&sc.trace_state.header());
+            let entries = sc.trace_state.entries();
+            w.u32(entries.len() as u32);
+            for (k, v) in entries {
+                w.string(k);
+                w.string(v);
             }
-            None => {
-                w.string("");
-                w.u32(0);
-                [0; 5]
-            }
-        };
-        out.set_region(env, 0, &ids)?;
-        for b in e.baggage.entries() {
-            w.string(&b.key);
-            w.string(&b.value);
-            w.string(&b.metadata);
+            [
+                hi,
+                lo,
+                convert::span_long(&sc.span_id),
+                jlong::from(sc.trace_flags.0),
+                1,
+            ]
         }
-        wire::write_array(env, &result, w.bytes())
-    })
+        None => {
+            w.string("");
+            w.u32(0);
+            [0; 5]
+        }
+    };
+    for b in e.baggage.entries() {
+        w.string(&b.key);
+        w.string(&b.value);
+        w.string(&b.metadata);
+    }
+    Ok((ids, w.into_bytes()))
 }

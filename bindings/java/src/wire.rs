@@ -1,36 +1,9 @@
 //! The byte form of the propagation calls' arguments and results: one `byte[]` each way
 //! instead of arrays of strings, whose JNI conversions (class lookups, modified UTF-8) cost
-//! microseconds per call. A string is a little-endian `u32` byte length and its UTF-8; an
+//! microseconds per call. `crate::raw` moves the bytes. A string is a little-endian `u32` byte length and its UTF-8; an
 //! index a `u8`; a count a `u32`. `Wire.java` is the Java side.
 
-use crate::error::JResult;
-use jni::objects::JByteArray;
-use jni::sys::jint;
-use jni::Env;
 use polytrace_core::Error;
-
-/// The contents of a `byte[]` (`null` as empty).
-pub fn read_array(env: &Env<'_>, a: &JByteArray<'_>) -> JResult<Vec<u8>> {
-    if a.is_null() {
-        return Ok(Vec::new());
-    }
-    let n = a.len(env)?;
-    let mut buf = vec![0i8; n];
-    a.get_region(env, 0, &mut buf)?;
-    Ok(buf.into_iter().map(|b| b as u8).collect())
-}
-
-/// Copies `bytes` into `out` and returns their length, or the negated length when `out` is too
-/// short (nothing is written then; Java retries with a larger array).
-pub fn write_array(env: &Env<'_>, out: &JByteArray<'_>, bytes: &[u8]) -> JResult<jint> {
-    let n = jint::try_from(bytes.len()).map_err(|_| Error::internal("result too large"))?;
-    if out.is_null() || out.len(env)? < bytes.len() {
-        return Ok(-n);
-    }
-    let signed: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
-    out.set_region(env, 0, &signed)?;
-    Ok(n)
-}
 
 /// Reads the form.
 pub struct Reader<'a> {
@@ -99,8 +72,8 @@ impl Writer {
     }
 
     /// What was written.
-    pub fn bytes(&self) -> &[u8] {
-        &self.b
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.b
     }
 }
 
@@ -114,7 +87,8 @@ mod tests {
         w.u8(2);
         w.string("héllo");
         w.string("");
-        let mut r = Reader::new(w.bytes());
+        let bytes = w.into_bytes();
+        let mut r = Reader::new(&bytes);
         assert_eq!(r.u8().unwrap(), 2);
         assert_eq!(r.string().unwrap(), "héllo");
         assert_eq!(r.string().unwrap(), "");
