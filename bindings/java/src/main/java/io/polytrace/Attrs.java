@@ -34,6 +34,19 @@ final class Attrs {
             + "; later attributes dropped for this reason are not reported");
   }
 
+  /** Whether a plain key and its value can be recorded (logs the cause once when not). */
+  static boolean valid(String key, Object value) {
+    if (key == null || key.isEmpty()) {
+      dropped(0, "the key is null or empty");
+      return false;
+    }
+    if (value == null) {
+      dropped(1, "the value is null");
+      return false;
+    }
+    return true;
+  }
+
   /** The key's name, or null when it is not a valid key. */
   static String key(AttributeKey<?> key) {
     if (key == null) {

@@ -136,41 +136,33 @@ final class PtSpan implements Span {
 
   @Override
   public Span setAttribute(String key, String value) {
-    if (key == null || key.isEmpty() || value == null) {
-      Attrs.dropped(key == null || key.isEmpty() ? 0 : 1, "a null or empty key, or a null value");
-      return this;
+    if (Attrs.valid(key, value)) {
+      put(key, value);
     }
-    put(key, value);
     return this;
   }
 
   @Override
   public Span setAttribute(String key, long value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-      return this;
+    if (Attrs.valid(key, "")) {
+      put(key, value);
     }
-    put(key, value);
     return this;
   }
 
   @Override
   public Span setAttribute(String key, double value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-      return this;
+    if (Attrs.valid(key, "")) {
+      put(key, value);
     }
-    put(key, value);
     return this;
   }
 
   @Override
   public Span setAttribute(String key, boolean value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-      return this;
+    if (Attrs.valid(key, "")) {
+      put(key, value);
     }
-    put(key, value);
     return this;
   }
 

@@ -81,9 +81,7 @@ final class PtSpanBuilder implements SpanBuilder {
 
   @Override
   public SpanBuilder setAttribute(String key, String value) {
-    if (key == null || key.isEmpty() || value == null) {
-      Attrs.dropped(key == null || key.isEmpty() ? 0 : 1, "a null or empty key, or a null value");
-    } else {
+    if (Attrs.valid(key, value)) {
       put(key, value);
     }
     return this;
@@ -91,9 +89,7 @@ final class PtSpanBuilder implements SpanBuilder {
 
   @Override
   public SpanBuilder setAttribute(String key, long value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-    } else {
+    if (Attrs.valid(key, "")) {
       put(key, value);
     }
     return this;
@@ -101,9 +97,7 @@ final class PtSpanBuilder implements SpanBuilder {
 
   @Override
   public SpanBuilder setAttribute(String key, double value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-    } else {
+    if (Attrs.valid(key, "")) {
       put(key, value);
     }
     return this;
@@ -111,9 +105,7 @@ final class PtSpanBuilder implements SpanBuilder {
 
   @Override
   public SpanBuilder setAttribute(String key, boolean value) {
-    if (key == null || key.isEmpty()) {
-      Attrs.dropped(0, "the key is null or empty");
-    } else {
+    if (Attrs.valid(key, "")) {
       put(key, value);
     }
     return this;

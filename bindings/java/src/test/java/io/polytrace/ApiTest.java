@@ -26,24 +26,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The tracing API end to end: spans made through the API, checked at a real OTLP receiver. */
-class ApiTest {
-  static TestSupport.Receiver receiver;
-
-  @BeforeAll
-  static void start() throws Exception {
-    receiver = new TestSupport.Receiver();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    receiver.close();
-  }
-
+class ApiTest extends ReceiverTest {
   /** Runs {@code body} with a fresh SDK, flushes, and returns the spans of {@code service}. */
   static Map<String, TestSupport.RSpan> run(String service, java.util.function.Consumer<Tracer> body)
       throws IOException, InterruptedException {

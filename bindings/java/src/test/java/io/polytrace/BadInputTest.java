@@ -15,24 +15,10 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Bad input follows the API's rules (ignored, never thrown); strings cross from UTF-16 intact. */
-class BadInputTest {
-  static TestSupport.Receiver receiver;
-
-  @BeforeAll
-  static void start() throws Exception {
-    receiver = new TestSupport.Receiver();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    receiver.close();
-  }
-
+class BadInputTest extends ReceiverTest {
   @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void nullsAndWrongTypesAreIgnored() throws Exception {

@@ -16,24 +16,10 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Current-span handling through {@link Context}: scopes, executors, other threads. */
-class ContextTest {
-  static TestSupport.Receiver receiver;
-
-  @BeforeAll
-  static void start() throws Exception {
-    receiver = new TestSupport.Receiver();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    receiver.close();
-  }
-
+class ContextTest extends ReceiverTest {
   @Test
   void makeCurrentAndTaskWrappingCarryTheParent() throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(2);

@@ -29,6 +29,12 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Impl {
   private Impl() {}
 
+  static {
+    // Both implementations log every drop at this rate; the drops are counted instead.
+    java.util.logging.Logger.getLogger("io.opentelemetry").setLevel(java.util.logging.Level.OFF);
+    java.util.logging.Logger.getLogger("io.polytrace").setLevel(java.util.logging.Level.OFF);
+  }
+
   /** An implementation with its flush, counters and close. */
   interface Handle extends AutoCloseable {
     OpenTelemetry otel();
