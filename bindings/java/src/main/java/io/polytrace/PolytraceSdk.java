@@ -115,6 +115,11 @@ public final class PolytraceSdk implements OpenTelemetry, Closeable {
     return m;
   }
 
+  /** The native handle (tests). */
+  long handle() {
+    return pipeline.handle;
+  }
+
   private void removeHook() {
     if (hook != null && Thread.currentThread() != hook) {
       try {

@@ -40,6 +40,32 @@ class ErrorsTest {
   }
 
   @Test
+  void theHandWrittenEntryPointsMapErrorsToo() {
+    // src/raw.rs: a null handle, and an id array too short, are errors, not crashes.
+    assertThrows(
+        PolytraceException.InvalidArgument.class,
+        () -> Native.inject(0, new long[5], null, new byte[16]));
+    assertThrows(
+        PolytraceException.InvalidArgument.class,
+        () -> Native.extract(0, new byte[0], new long[5], new byte[16]));
+    try (PolytraceSdk sdk =
+        Polytrace.builder().setExporter("none").setShutdownHook(false).build()) {
+      long h = sdk.handle();
+      assertThrows(
+          PolytraceException.InvalidArgument.class,
+          () -> Native.inject(h, new long[2], null, new byte[16]));
+      // A truncated argument is reported, and the library still works afterwards.
+      assertThrows(
+          PolytraceException.Internal.class,
+          () -> Native.extract(h, new byte[] {0, 9, 0, 0, 0, 'x'}, new long[5], new byte[16]));
+      long[] ids = new long[5];
+      byte[] out = new byte[64];
+      assertTrue(Native.extract(h, new byte[0], ids, out) > 0);
+      assertEquals(0, ids[4], "no context in an empty carrier");
+    }
+  }
+
+  @Test
   void aBadOptionIsAnIllegalArgumentNamingIt() {
     IllegalArgumentException e =
         assertThrows(
