@@ -220,6 +220,29 @@ class ApiTest extends ReceiverTest {
   }
 
   @Test
+  void aSamplerThePlanCannotDecideIsAskedAndItsDecisionsCounted() {
+    try (PolytraceSdk sdk =
+        receiver.sdk("api-ratio").setSampler("traceidratio", 0.5).build()) {
+      Tracer t = sdk.getTracer("ratio");
+      int recording = 0;
+      for (int i = 0; i < 400; i++) {
+        Span s = t.spanBuilder("maybe").startSpan();
+        assertTrue(s.getSpanContext().isValid());
+        assertEquals(s.isRecording(), s.getSpanContext().isSampled());
+        if (s.isRecording()) {
+          recording++;
+        }
+        s.end();
+      }
+      assertTrue(recording > 100 && recording < 300, "about half: " + recording);
+      assertTrue(sdk.forceFlush(Duration.ofSeconds(10)));
+      Stats st = sdk.stats();
+      assertEquals(recording, st.spansStarted());
+      assertEquals(recording, st.spansExported());
+    }
+  }
+
+  @Test
   void statsCountStartedEndedAndExported() {
     try (PolytraceSdk sdk = receiver.sdk("api-stats").build()) {
       Tracer t = sdk.getTracer("t");
