@@ -291,11 +291,13 @@ final class PtSpan implements Span {
   }
 
   void addLinkLocked(SpanContext spanContext, Attributes attributes) {
+    // The caps (docs/finished-spans.md): a link with an invalid context and no attributes,
+    // which the core drops silently, takes no place and is not counted.
+    if (!spanContext.isValid() && attributes.isEmpty()) {
+      return;
+    }
     if (nLinks >= tracer.pipeline.capLinks) {
-      // The specification drops an invalid link without attributes silently: not counted.
-      if (spanContext.isValid() || !attributes.isEmpty()) {
-        discardedLinks++;
-      }
+      discardedLinks++;
       return;
     }
     if (links == null) {
