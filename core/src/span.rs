@@ -182,6 +182,19 @@ impl FinishedRecord<'_> {
     pub fn add_link(&mut self, link: Link) {
         self.record.add_link(self.limits, link);
     }
+
+    /// Applies one `setStatus` call; calls are made in the host's call order and the core's
+    /// precedence decides (`Unset` is ignored, `Ok` is final, a later `Error` replaces an
+    /// earlier one).
+    pub fn set_status(&mut self, status: Status) {
+        self.record.set_status(status);
+    }
+
+    /// Records an exception as an `exception` event (the semantic-convention attributes),
+    /// counted against the event limit like any event.
+    pub fn record_exception(&mut self, exception: Exception) {
+        self.record.record_exception(self.limits, exception);
+    }
 }
 
 impl SpanRecord {
