@@ -23,7 +23,6 @@
     shutdown/2,
     stats/1,
     effective_config/1,
-    hex/1,
     set_diag_pid/1
 ]).
 %% Only in a library built with the `testing` feature.
@@ -32,6 +31,7 @@
     testing_panic/0,
     testing_error/1,
     testing_json/1,
+    testing_json_lines/1,
     testing_resolve/2
 ]).
 
@@ -90,11 +90,11 @@ force_flush(_Provider, _TimeoutMs) -> ?STUB.
 shutdown(_Provider, _TimeoutMs) -> ?STUB.
 stats(_Provider) -> ?STUB.
 effective_config(_Provider) -> ?STUB.
-hex(_Binary) -> ?STUB.
 set_diag_pid(_Pid) -> ?STUB.
 
 testing_enabled() -> ?STUB.
 testing_panic() -> ?STUB.
 testing_error(_Kind) -> ?STUB.
 testing_json(_Path) -> ?STUB.
+testing_json_lines(_Path) -> ?STUB.
 testing_resolve(_Options, _Env) -> ?STUB.

@@ -574,14 +574,3 @@ pub fn stats<'a>(env: Env<'a>, s: &Stats) -> rustler::NifResult<Term<'a>> {
     let values: Vec<Term<'a>> = pairs.iter().map(|(_, v)| v.encode(env)).collect();
     Term::map_from_term_arrays(env, &keys, &values)
 }
-
-/// Lowercase hex of `bytes`, as a binary.
-pub fn hex<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut b = NewBinary::new(env, bytes.len() * 2);
-    for (pair, x) in b.as_mut_slice().chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(x >> 4)];
-        pair[1] = HEX[usize::from(x & 0x0f)];
-    }
-    b.into()
-}

@@ -79,12 +79,18 @@ fn tracer<'a>(
     guard(env, || {
         let p = provider_of(provider)?;
         let name = convert::string(name).ok_or(Failure::BadArg)?;
-        let tracer = p.provider.tracer(
-            name,
-            convert::string(version),
-            convert::string(schema_url),
-            vec![],
-        );
+        let optional = |t: Term<'a>| {
+            if t.decode::<rustler::Atom>()
+                .is_ok_and(|a| a == convert::undefined())
+            {
+                None
+            } else {
+                convert::string(t)
+            }
+        };
+        let tracer = p
+            .provider
+            .tracer(name, optional(version), optional(schema_url), vec![]);
         Ok(ResourceArc::new(TracerRes {
             tracer,
             provider: p.provider.clone(),
@@ -345,12 +351,6 @@ pub fn effective_pairs<'a>(env: Env<'a>, pairs: &[(String, String)]) -> Term<'a>
         })
         .collect();
     v.encode(env)
-}
-
-/// Lowercase hex of a binary (ids in log metadata).
-#[rustler::nif]
-fn hex<'a>(env: Env<'a>, bin: rustler::Binary<'a>) -> Term<'a> {
-    convert::hex(env, bin.as_slice())
 }
 
 /// Where the core's diagnostics go from now on (`undefined`: stderr).

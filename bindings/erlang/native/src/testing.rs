@@ -74,6 +74,29 @@ fn testing_json<'a>(env: Env<'a>, path: Term<'a>) -> NifResult<Term<'a>> {
     })
 }
 
+/// A JSON-lines file (the file exporter's and `polytrace receive --out`'s format) as a list of
+/// terms, one per non-empty line; `[]` when the file does not exist yet.
+#[rustler::nif(schedule = "DirtyIo")]
+fn testing_json_lines<'a>(env: Env<'a>, path: Term<'a>) -> NifResult<Term<'a>> {
+    guard(env, || {
+        let path = convert::string(path).ok_or(Failure::BadArg)?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(polytrace_core::Error::invalid_argument(format!("{path}: {e}")).into())
+            }
+        };
+        let mut out = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| polytrace_core::Error::invalid_argument(format!("{path}: {e}")))?;
+            out.push(json(env, &v)?);
+        }
+        Ok(out.encode(env))
+    })
+}
+
 /// Resolves options (as `polytrace:start/1` takes them) over a fake environment (a map of
 /// binaries): `{ok, Effective, WarnedVariables}` or `{error, {Kind, Message}}`.
 #[rustler::nif]
