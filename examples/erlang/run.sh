@@ -4,7 +4,7 @@
 # and runs it. For a receiver on loopback: `polytrace receive` (cargo run -p polytrace-cli).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-app="$here/../../bindings/erlang"
+app="$here/../../bindings/erlang/polytrace"
 if [ ! -f "$app/_build/default/lib/polytrace/ebin/polytrace.app" ] || [ ! -f "$app/priv/libpolytrace_nif.so" ]; then
     (cd "$app" && rebar3 compile)
 fi

@@ -4,10 +4,10 @@
 #
 # Where the Rust sources come from, in order:
 #   1. POLYTRACE_SOURCE_DIR, if set: a checkout of the polytrace repository (vendored setups).
-#   2. The repository this application sits in (../.. is the cargo workspace): a build in the
-#      repository, or a dependency through _checkouts (a symlink or copy of bindings/erlang
+#   2. The repository this application sits in (../../.. is the cargo workspace): a build in the
+#      repository, or a dependency through _checkouts (a symlink to bindings/erlang/polytrace
 #      inside a clone).
-#   3. A git_subdir dependency: rebar3 copied only bindings/erlang, so the core is not here.
+#   3. A git_subdir dependency: rebar3 copied only bindings/erlang/polytrace, so the core is not here.
 #      The hook reads the dependency's source ({git_subdir, Url, Ref, Dir}) from the top-level
 #      project's rebar.lock (or rebar.config), clones that repository once at the locked commit
 #      into _build/polytrace-src/<commit>, and builds the NIF there: the core is exactly the
@@ -25,7 +25,7 @@ features=${POLYTRACE_NIF_FEATURES:-}
 profile=${POLYTRACE_NIF_PROFILE:-release}
 
 is_source() {
-    [ -f "$1/Cargo.toml" ] && [ -f "$1/core/Cargo.toml" ] && [ -f "$1/bindings/erlang/native/Cargo.toml" ]
+    [ -f "$1/Cargo.toml" ] && [ -f "$1/core/Cargo.toml" ] && [ -f "$1/bindings/erlang/polytrace/native/Cargo.toml" ]
 }
 
 # The dependency entry of polytrace in the top-level project: "Url Commit" (empty if none).
@@ -57,8 +57,8 @@ src=""
 if [ -n "${POLYTRACE_SOURCE_DIR:-}" ]; then
     is_source "$POLYTRACE_SOURCE_DIR" || { say "POLYTRACE_SOURCE_DIR=$POLYTRACE_SOURCE_DIR is not a polytrace checkout"; exit 1; }
     src=$(cd "$POLYTRACE_SOURCE_DIR" && pwd -P)
-elif is_source "$app_dir/../.."; then
-    src=$(cd "$app_dir/../.." && pwd -P)
+elif is_source "$app_dir/../../.."; then
+    src=$(cd "$app_dir/../../.." && pwd -P)
 else
     entry=$(git_subdir_source)
     if [ -z "$entry" ]; then
