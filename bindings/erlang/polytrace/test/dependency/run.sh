@@ -29,8 +29,11 @@ project() {
 run_demo() {
     local dir=$1
     (cd "$dir" && rebar3 compile) || return 1
-    local libs="$dir/_build/default/lib:$dir/_build/default/checkouts"
-    ERL_LIBS="$libs" erl -noshell -eval "demo:run([\"$dir/spans.jsonl\"])."
+    # `rebar3 path`: a git_subdir dependency's application sits inside its sparse checkout.
+    local paths
+    paths=$(cd "$dir" && rebar3 path)
+    # shellcheck disable=SC2086
+    erl -noshell -pa $paths -eval "demo:run([\"$dir/spans.jsonl\"])."
 }
 
 failed=0
@@ -46,7 +49,7 @@ if run_demo "$tmp/with_checkouts"; then passed=$((passed + 1)); else echo "FAILE
 echo "dependency test 2/2: git_subdir from file://$tmp/polytrace"
 project "$tmp/with_git_subdir" "$dep"
 # Only the application's directory was copied, and the hook built the core from the locked commit.
-if run_demo "$tmp/with_git_subdir" && [ ! -e "$tmp/with_git_subdir/_build/default/lib/polytrace/core" ] \
+if run_demo "$tmp/with_git_subdir" && [ ! -e "$tmp/with_git_subdir/_build/default/lib/polytrace/core/Cargo.toml" ] \
     && [ -f "$tmp/with_git_subdir/_build/polytrace-src/$sha/core/Cargo.toml" ]; then
     passed=$((passed + 1))
 else
