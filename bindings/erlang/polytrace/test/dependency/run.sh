@@ -29,9 +29,11 @@ project() {
 run_demo() {
     local dir=$1
     (cd "$dir" && rebar3 compile) || return 1
-    # `rebar3 path`: a git_subdir dependency's application sits inside its sparse checkout.
+    # Every ebin rebar3 built: a git_subdir dependency's application sits inside its sparse
+    # checkout (_build/default/lib/polytrace/bindings/erlang/polytrace/ebin), which rebar3 3.19's
+    # `rebar3 path` leaves out.
     local paths
-    paths=$(cd "$dir" && rebar3 path)
+    paths=$(find "$dir/_build/default" -type d -name ebin | tr '\n' ' ')
     # shellcheck disable=SC2086
     erl -noshell -pa $paths -eval "demo:run([\"$dir/spans.jsonl\"])."
 }
