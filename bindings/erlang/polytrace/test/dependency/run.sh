@@ -22,7 +22,8 @@ git -C "$tmp/polytrace" -c advice.detachedHead=false checkout --quiet "$sha"
 project() {
     local dir=$1 deps=$2
     mkdir -p "$dir/src"
-    cp "$here/demo.erl" "$here/demo.app.src" "$dir/src/"
+    cp "$here/demo.erl.in" "$dir/src/demo.erl"
+    cp "$here/demo.app.src.in" "$dir/src/demo.app.src"
     printf '{erl_opts, [debug_info]}.\n{deps, [%s]}.\n' "$deps" > "$dir/rebar.config"
 }
 
