@@ -11,12 +11,12 @@
 
 -include_lib("eunit/include/eunit.hrl").
 
--define(PROCESSES, 16).
--define(SPANS, 300).
+-define(PROCESSES, 8).
+-define(SPANS, 200).
 -define(ROUNDS, 5).
 
 long_schedule_test_() ->
-    {timeout, 120, fun no_long_schedules/0}.
+    {timeout, 600, fun no_long_schedules/0}.
 
 no_long_schedules() ->
     {ok, _} = application:ensure_all_started(polytrace),
