@@ -185,7 +185,7 @@ fn one_call<M: Measurement>(c: &mut Criterion<M>) {
     let t = p.tracer("bench", None, None, vec![]);
     g.bench_function("polytrace_record_span", |b| {
         b.iter(|| {
-            let now = polytrace_core::span::now_unix_nanos();
+            let now = polytrace_core::now_unix_nanos();
             t.record_span(FinishedSpan {
                 name: "op".into(),
                 kind: SpanKind::Client,

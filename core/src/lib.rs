@@ -28,30 +28,31 @@
 //! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+// Layers, each using only those above it: types and config; propagation and trace (what a
+// span is: ids, sampling, resource, scopes, the record and its rules); export (prepare,
+// encode, transports, retry); pipeline (queue and batch worker, driving an export sink); api
+// (the handles bindings hold) and finished (the finished-span format, decoded into records).
 pub mod api;
-mod batch;
 pub mod config;
-pub mod diag;
-pub mod error;
 mod export;
-mod ids;
-pub mod intern;
-mod otlp;
-mod otlp_encode;
+pub mod finished;
 mod pipeline;
 pub mod propagation;
-pub mod redaction;
-pub mod resource;
-pub mod sampler;
-pub mod span;
-pub mod stats;
+pub mod trace;
 pub mod types;
 
-pub use api::{Begun, Provider, Tracer};
+pub mod diag;
+pub mod error;
+mod hex;
+pub mod intern;
+pub mod stats;
+
+pub use api::{Begun, Provider, Span, Tracer};
+pub use api::{FinishedSpan, StartOptions};
 pub use error::{guard, Error, ErrorKind, Result};
-pub use span::{
-    Event, Exception, FinishedHead, FinishedRecord, FinishedSpan, Link, Span, StartOptions,
-    UnixNanos,
-};
+pub use export::redaction;
 pub use stats::Stats;
+pub use trace::finished::{FinishedHead, FinishedRecord};
+pub use trace::record::{now_unix_nanos, Event, Exception, Link, UnixNanos};
+pub use trace::{resource, sampler};
 pub use types::*;

@@ -2,6 +2,7 @@
 //! values, span kind and status. They deliberately do not expose the `opentelemetry` crates'
 //! types, so bindings depend on polytrace-core alone.
 
+use crate::hex;
 use crate::propagation::TraceState;
 use std::borrow::Cow;
 use std::fmt;
@@ -14,37 +15,6 @@ pub struct TraceId(pub [u8; 16]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct SpanId(pub [u8; 8]);
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn write_hex(bytes: &[u8], out: &mut String) {
-    for b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 0x0f) as usize] as char);
-    }
-}
-
-/// Decodes lowercase hex of exactly `N` bytes. Uppercase is rejected (W3C requires lowercase).
-fn parse_lower_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    let b = s.as_bytes();
-    if b.len() != N * 2 {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, pair) in b.chunks_exact(2).enumerate() {
-        out[i] = (hex_val(pair[0])? << 4) | hex_val(pair[1])?;
-    }
-    Some(out)
-}
-
-#[inline]
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
 impl TraceId {
     /// The invalid all-zero id.
     pub const INVALID: TraceId = TraceId([0; 16]);
@@ -56,15 +26,13 @@ impl TraceId {
 
     /// 32 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(32);
-        write_hex(&self.0, &mut s);
-        s
+        hex::to_lower(&self.0)
     }
 
     /// Parses 32 lowercase hex characters (the W3C form). Does not reject the all-zero id:
     /// check [`is_valid`](Self::is_valid).
     pub fn from_hex(s: &str) -> Option<TraceId> {
-        parse_lower_hex::<16>(s).map(TraceId)
+        hex::decode_lower::<16>(s.as_bytes()).map(TraceId)
     }
 
     /// The id as a big-endian integer (the byte order of the W3C header).
@@ -84,14 +52,12 @@ impl SpanId {
 
     /// 16 lowercase hex characters.
     pub fn to_hex(&self) -> String {
-        let mut s = String::with_capacity(16);
-        write_hex(&self.0, &mut s);
-        s
+        hex::to_lower(&self.0)
     }
 
     /// Parses 16 lowercase hex characters (the W3C form).
     pub fn from_hex(s: &str) -> Option<SpanId> {
-        parse_lower_hex::<8>(s).map(SpanId)
+        hex::decode_lower::<8>(s.as_bytes()).map(SpanId)
     }
 
     /// The id as a big-endian integer.

@@ -11,7 +11,7 @@ use crate::provider::{polytrace_provider_t, PROVIDERS};
 use crate::span::{
     links, parent_context, polytrace_link_t, polytrace_span_context_t, polytrace_span_t,
 };
-use polytrace_core::span::now_unix_nanos;
+use polytrace_core::now_unix_nanos;
 use polytrace_core::{Event, FinishedSpan, Result, Tracer};
 use std::ffi::c_char;
 

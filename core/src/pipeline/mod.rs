@@ -1,20 +1,23 @@
 //! The pipeline behind a provider: sampler, propagators, counters, the batch queue and its
 //! worker. Spans keep it alive through their tracer.
 
-use crate::batch::BatchSink;
-use crate::batch::{self, Queue};
+mod queue;
+mod worker;
+
 use crate::config::{Config, ConfigWarning};
 use crate::error::{Error, ErrorKind, Result};
+use crate::export::redaction::Redactor;
+use crate::export::BatchSink;
 use crate::export::{self, SinkContext};
-use crate::ids;
 use crate::propagation::Propagators;
-use crate::redaction::Redactor;
-use crate::sampler::{Decision, Sampler};
-use crate::span::SpanRecord;
 use crate::stats::Counters;
+use crate::trace::ids;
+use crate::trace::record::SpanRecord;
+use crate::trace::sampler::{Decision, Sampler};
+use crate::trace::scope::Scopes;
 use crate::types::{Attribute, SpanContext, SpanKind, TraceFlags};
-use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
+use queue::Queue;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::Arc;
@@ -30,38 +33,6 @@ pub(crate) struct TracerShared {
     /// Index of the instrumentation scope in the pipeline's [`Scopes`].
     pub scope: u32,
     pub pipeline: Arc<Pipeline>,
-}
-
-/// The instrumentation scopes of a pipeline, deduplicated and never removed, so a queued span
-/// can name its scope by index instead of holding a reference count that the producing thread
-/// and the export thread would both touch.
-#[derive(Debug, Default)]
-pub(crate) struct Scopes {
-    list: parking_lot::RwLock<Vec<InstrumentationScope>>,
-}
-
-impl Scopes {
-    /// The index of `scope`, registering it when new.
-    pub(crate) fn intern(&self, scope: InstrumentationScope) -> u32 {
-        if let Some(i) = self.list.read().iter().position(|s| *s == scope) {
-            return i as u32;
-        }
-        let mut list = self.list.write();
-        if let Some(i) = list.iter().position(|s| *s == scope) {
-            return i as u32;
-        }
-        list.push(scope);
-        (list.len() - 1) as u32
-    }
-
-    /// A copy of scopes `from..` (the export thread keeps a local cache).
-    pub(crate) fn since(&self, from: usize) -> Vec<InstrumentationScope> {
-        self.list
-            .read()
-            .get(from..)
-            .map(|s| s.to_vec())
-            .unwrap_or_default()
-    }
 }
 
 pub(crate) struct Pipeline {
@@ -274,7 +245,7 @@ fn start_worker(
     scopes: &Arc<Scopes>,
     factory: &ExportFactory,
 ) -> Result<Arc<Queue>> {
-    let resource = crate::resource::build(config);
+    let resource = crate::trace::resource::build(config);
     let sink = factory(
         config,
         &resource,
@@ -289,7 +260,7 @@ fn start_worker(
         config.batch.max_queue_size,
         config.batch.max_export_batch_size,
     ));
-    batch::spawn_worker(
+    worker::spawn_worker(
         queue.clone(),
         counters.clone(),
         config.batch.schedule_delay,

@@ -145,7 +145,7 @@ impl Redactor {
     /// Redacts a queued span record in place, as [`redact_span`](Self::redact_span) does a
     /// `SpanData`: span, event and link attributes (the direct OTLP encoder exports records
     /// without building `SpanData`).
-    pub(crate) fn redact_record(&self, record: &mut crate::span::SpanRecord) {
+    pub(crate) fn redact_record(&self, record: &mut crate::trace::record::SpanRecord) {
         self.redact_attributes(&mut record.attributes);
         for event in record.events.iter_mut() {
             self.redact_attributes(&mut event.attributes);
@@ -929,7 +929,7 @@ mod tests {
     fn is_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Redactor>();
-        check::<crate::sampler::Sampler>();
+        check::<crate::trace::sampler::Sampler>();
     }
 
     #[test]
