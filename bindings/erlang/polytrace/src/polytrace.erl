@@ -136,6 +136,7 @@ stats() ->
                     dropped_queue_full,
                     dropped_export_failed,
                     dropped_shutdown,
+                    dropped_invalid,
                     export_failures
                 ]
             ]);
@@ -224,11 +225,11 @@ start_span(Name, Opts) when
         case persistent_term:get(?STATE_KEY, undefined) of
             undefined ->
                 noop_span(parent(Opts));
-            #polytrace_state{plan = Plan, tracer = Tracer0} ->
+            #polytrace_state{plan = Plan, tracer = Tracer0, caps = Caps} ->
                 Parent = parent(Opts),
                 case element(1, Plan) of
                     1 -> noop_span(Parent);
-                    _ -> start(Name, Opts, Parent, Plan, Tracer0)
+                    _ -> start(Name, Opts, Parent, Plan, Tracer0, Caps)
                 end
         end
     catch
@@ -258,7 +259,7 @@ valid(#span_ctx{span_id = <<0:64>>}) -> undefined;
 valid(#span_ctx{} = S) -> S;
 valid(_) -> undefined.
 
-start(Name, Opts, Parent, Plan, Tracer0) ->
+start(Name, Opts, Parent, Plan, Tracer0, Caps) ->
     {Decision, Keep, Set} =
         case Parent of
             undefined ->
@@ -305,7 +306,7 @@ start(Name, Opts, Parent, Plan, Tracer0) ->
                 end,
             case Recording of
                 true ->
-                    live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts);
+                    live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts, Caps);
                 false ->
                     #span_ctx{trace_id = TraceId, span_id = SpanId, trace_flags = Flags, tracestate = TS}
             end;
@@ -314,15 +315,16 @@ start(Name, Opts, Parent, Plan, Tracer0) ->
                 undefined ->
                     {TraceId, SpanId} = polytrace_nif:start_root(Tracer),
                     live(Tracer, TraceId, SpanId, Set, <<>>, undefined, kind(Opts), Name,
-                        start_attributes(Opts), Opts);
+                        start_attributes(Opts), Opts, Caps);
                 #span_ctx{trace_id = TraceId, trace_flags = PF, tracestate = TS} ->
                     SpanId = polytrace_nif:start_child(Tracer),
                     live(Tracer, TraceId, SpanId, (PF band Keep) bor Set, TS, Parent, kind(Opts),
-                        Name, start_attributes(Opts), Opts)
+                        Name, start_attributes(Opts), Opts, Caps)
             end
     end.
 
-live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts) ->
+live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs0, Opts, Caps) ->
+    {AttrCap, EventCap, LinkCap, StatusCap} = Caps,
     {ParentId, Remote} =
         case Parent of
             undefined -> {undefined, false};
@@ -334,10 +336,17 @@ live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts) ->
             #{start_time := Bad} -> bad_option({"start_time is an integer (nanoseconds since the epoch)", Bad});
             #{} -> os:system_time(nanosecond)
         end,
-    Links =
+    {Links, DroppedLinks} =
         case Opts of
-            #{links := L} -> links(L);
-            #{} -> []
+            #{links := L} -> links(L, LinkCap);
+            #{} -> {[], 0}
+        end,
+    %% Start attributes beyond the room are folded at once (a rare case: a map or list longer
+    %% than the attribute cap).
+    {Attrs, AttrRoom, DroppedAttrs} =
+        case length(Attrs0) of
+            N when N =< 2 * AttrCap -> {Attrs0, 2 * AttrCap - N, 0};
+            _ -> fold(Attrs0, AttrCap)
         end,
     put({?SPAN_KEY, SpanId}, #polytrace_span{
         tracer = Tracer,
@@ -351,7 +360,11 @@ live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts) ->
         name = Name,
         start = Start,
         attrs = Attrs,
-        links = Links
+        links = Links,
+        attr_room = AttrRoom,
+        event_room = EventCap,
+        status_room = StatusCap,
+        discarded = {DroppedAttrs, 0, DroppedLinks}
     }),
     #span_ctx{
         trace_id = TraceId,
@@ -360,6 +373,14 @@ live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs, Opts) ->
         tracestate = TS,
         is_recording = true
     }.
+
+%% Attributes (newest first) folded under the attribute cap (docs/finished-spans.md, "Caps":
+%% a repeated key keeps its first position and its latest value, new keys past the cap are
+%% discarded and counted): {Folded, Room, Discarded}. A live span folds when its list reaches
+%% twice the cap, so its memory stays bounded and folding costs O(1) per call on average.
+fold(Attrs, AttrCap) ->
+    {Folded, Discarded} = polytrace_nif:fold_attributes(Attrs, AttrCap),
+    {Folded, 2 * AttrCap - length(Folded), Discarded}.
 
 kind(Opts) when map_size(Opts) =:= 0 -> 0;
 kind(#{kind := K}) ->
@@ -392,10 +413,30 @@ attribute_list(L) when is_list(L) ->
 attribute_list(_) ->
     error.
 
-links(L) when is_list(L) ->
-    lists:reverse([to_link(X) || X <- L]);
-links(L) ->
+%% Links newest first, at most LinkCap of them ({Links, Discarded}): past the cap a link is
+%% discarded and counted, except one with an invalid context and no attributes, which the
+%% specification drops without counting (docs/finished-spans.md, "Caps").
+links(L, LinkCap) when is_list(L) ->
+    case lists:foldl(
+        fun(X, {Kept, N, D}) ->
+            {S, A} = Link = to_link(X),
+            case valid(S) =:= undefined andalso is_empty_attributes(A) of
+                true -> {Kept, N, D};
+                false when N < LinkCap -> {[Link | Kept], N + 1, D};
+                false -> {Kept, N, D + 1}
+            end
+        end,
+        {[], 0, 0},
+        L
+    ) of
+        {Kept, _, D} -> {Kept, D}
+    end;
+links(L, _) ->
     bad_option({"links are a list", L}).
+
+is_empty_attributes([]) -> true;
+is_empty_attributes(M) when is_map(M) -> map_size(M) =:= 0;
+is_empty_attributes(_) -> false.
 
 to_link(#span_ctx{} = S) ->
     {S, []};
@@ -461,8 +502,11 @@ set_attribute(Key, Value) ->
 -spec set_attribute(span_ctx() | undefined, term(), term()) -> boolean().
 set_attribute(#span_ctx{is_recording = true, span_id = Id}, Key, Value) ->
     case ?LIVE(Id) of
-        #polytrace_span{attrs = A} = S ->
-            put({?SPAN_KEY, Id}, S#polytrace_span{attrs = [{Key, Value} | A]}),
+        #polytrace_span{attrs = A, attr_room = R} = S when R > 0 ->
+            put({?SPAN_KEY, Id}, S#polytrace_span{attrs = [{Key, Value} | A], attr_room = R - 1}),
+            true;
+        #polytrace_span{} = S ->
+            put({?SPAN_KEY, Id}, add_attributes([{Key, Value}], S)),
             true;
         undefined ->
             false
@@ -487,8 +531,8 @@ set_attributes(SpanCtx, Attrs) ->
             case SpanCtx of
                 #span_ctx{is_recording = true, span_id = Id} ->
                     case ?LIVE(Id) of
-                        #polytrace_span{attrs = A} = S ->
-                            put({?SPAN_KEY, Id}, S#polytrace_span{attrs = lists:reverse(L, A)}),
+                        #polytrace_span{} = S ->
+                            put({?SPAN_KEY, Id}, add_attributes(L, S)),
                             true;
                         undefined ->
                             false
@@ -504,6 +548,25 @@ set_attributes(SpanCtx, Attrs) ->
             ?BADARG([SpanCtx, Attrs], 2, "attributes are a map or a list of {Key, Value}")
     end.
 
+%% Adds attributes (in call order) to a live span, folding its list when it outgrows its room.
+add_attributes(L, #polytrace_span{attrs = A, attr_room = R, discarded = {DA, DE, DL}} = S) ->
+    N = length(L),
+    case N =< R of
+        true ->
+            S#polytrace_span{attrs = lists:reverse(L, A), attr_room = R - N};
+        false ->
+            {AttrCap, _, _, _} = caps(),
+            {Folded, Room, D} = fold(lists:reverse(L, A), AttrCap),
+            S#polytrace_span{attrs = Folded, attr_room = Room, discarded = {DA + D, DE, DL}}
+    end.
+
+%% The running pipeline's caps (those of the default limits when none runs).
+caps() ->
+    case state() of
+        #polytrace_state{caps = Caps} -> Caps;
+        undefined -> {128, 128, 128, 16}
+    end.
+
 %% @doc Adds an event to the current span (or, given a span_ctx first, an event without
 %% attributes to that span).
 -spec add_event(span_ctx() | term(), term()) -> boolean().
@@ -517,8 +580,8 @@ add_event(Name, Attrs) ->
 add_event(SpanCtx, Name, Attrs) when is_binary(Name); is_atom(Name); is_list(Name) ->
     case attribute_list(Attrs) of
         {ok, _} ->
-            update(SpanCtx, fun(#polytrace_span{events = E} = S) ->
-                S#polytrace_span{events = [{event, os:system_time(nanosecond), Name, Attrs} | E]}
+            update(SpanCtx, fun(S) ->
+                add_event_term(S, fun() -> {event, os:system_time(nanosecond), Name, Attrs} end)
             end, {add_event, [SpanCtx, Name, Attrs]});
         error ->
             ?BADARG([SpanCtx, Name, Attrs], 3, "attributes are a map or a list of {Key, Value}")
@@ -537,11 +600,12 @@ record_exception(Class, Reason, Stacktrace) ->
 record_exception(SpanCtx, Class, Reason, Stacktrace) when
     (Class =:= error orelse Class =:= exit orelse Class =:= throw), is_list(Stacktrace)
 ->
-    update(SpanCtx, fun(#polytrace_span{events = E} = S) ->
-        Event = {exception, os:system_time(nanosecond), polytrace_format:type(Class, Reason),
-            polytrace_format:reason(Class, Reason),
-            polytrace_format:stacktrace(Class, Reason, Stacktrace), []},
-        S#polytrace_span{events = [Event | E]}
+    update(SpanCtx, fun(S) ->
+        add_event_term(S, fun() ->
+            {exception, os:system_time(nanosecond), polytrace_format:type(Class, Reason),
+                polytrace_format:reason(Class, Reason),
+                polytrace_format:stacktrace(Class, Reason, Stacktrace), []}
+        end)
     end, {record_exception, [SpanCtx, Class, Reason, Stacktrace]});
 record_exception(SpanCtx, Class, Reason, Stacktrace) when is_list(Stacktrace) ->
     ?BADARG([SpanCtx, Class, Reason, Stacktrace], 2, "the class is error, exit or throw");
@@ -568,10 +632,22 @@ set_status(SpanCtx, error, Description) ->
 set_status(SpanCtx, Code, Description) ->
     ?BADARG([SpanCtx, Code, Description], 2, "a status code is ok, error or unset").
 
+%% Only the first status calls are kept (the status-calls cap); the core applies the
+%% precedence to them.
 status(SpanCtx, Status, Args) ->
-    update(SpanCtx, fun(#polytrace_span{status = L} = S) ->
-        S#polytrace_span{status = [Status | L]}
+    update(SpanCtx, fun
+        (#polytrace_span{status = L, status_room = R} = S) when R > 0 ->
+            S#polytrace_span{status = [Status | L], status_room = R - 1};
+        (S) ->
+            S
     end, Args).
+
+%% An event (made by Make, only when kept) while the span has room for events; past the
+%% event cap it is discarded and counted.
+add_event_term(#polytrace_span{events = E, event_room = R} = S, Make) when R > 0 ->
+    S#polytrace_span{events = [Make() | E], event_room = R - 1};
+add_event_term(#polytrace_span{discarded = {DA, DE, DL}} = S, _) ->
+    S#polytrace_span{discarded = {DA, DE + 1, DL}}.
 
 description(D) when is_binary(D) -> {ok, D};
 description(D) when is_atom(D) -> {ok, atom_to_binary(D)};

@@ -8,9 +8,17 @@
 %% also applies the attribute value length limit).
 -define(DEPTH, 30).
 
-%% @doc exception.type: Class:Kind, the kind being the reason when it is an atom or the first
-%% element of a tagged tuple ({badmatch, _} -> error:badmatch), else just the class.
+%% @doc exception.type: for an exception struct (the reason an Elixir `raise` gives: a map
+%% with '__exception__' => true and '__struct__' => Module) the module's name, without
+%% Elixir's "Elixir." prefix (ArgumentError); otherwise Class:Kind, the kind being the reason
+%% when it is an atom or the first element of a tagged tuple ({badmatch, _} ->
+%% error:badmatch), else just the class.
 -spec type(atom(), term()) -> binary().
+type(_Class, #{'__exception__' := true, '__struct__' := Module}) when is_atom(Module) ->
+    case atom_to_binary(Module) of
+        <<"Elixir.", Name/binary>> -> Name;
+        Name -> Name
+    end;
 type(Class, Reason) when is_atom(Reason) ->
     <<(atom_to_binary(Class))/binary, ":", (atom_to_binary(Reason))/binary>>;
 type(Class, Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(element(1, Reason)) ->
@@ -18,9 +26,16 @@ type(Class, Reason) when is_tuple(Reason), tuple_size(Reason) > 0, is_atom(eleme
 type(Class, _Reason) ->
     atom_to_binary(Class).
 
-%% @doc exception.message (and the error status's description): the reason as Erlang prints
-%% it, limited in depth.
+%% @doc exception.message (and the error status's description): an exception struct's
+%% message (a binary or string), otherwise the reason as Erlang prints it, limited in depth.
 -spec reason(atom(), term()) -> binary().
+reason(_Class, #{'__exception__' := true, message := Message}) when is_binary(Message) ->
+    Message;
+reason(Class, #{'__exception__' := true, message := Message} = Reason) when is_list(Message) ->
+    case unicode:characters_to_binary(Message) of
+        B when is_binary(B) -> B;
+        _ -> reason(Class, maps:remove(message, Reason))
+    end;
 reason(_Class, Reason) ->
     unicode:characters_to_binary(io_lib:format("~0tP", [Reason, ?DEPTH])).
 

@@ -11,12 +11,14 @@
     provider_new/1,
     tracer/4,
     plan/1,
+    caps/1,
     new_trace_id/0,
     new_span_id/0,
     start_child/1,
     start_root/1,
     begin_span/5,
     record/2,
+    fold_attributes/2,
     inject/3,
     extract/2,
     force_flush/2,
@@ -78,12 +80,14 @@ load_error() ->
 provider_new(_Options) -> ?STUB.
 tracer(_Provider, _Name, _Version, _SchemaUrl) -> ?STUB.
 plan(_Provider) -> ?STUB.
+caps(_Provider) -> ?STUB.
 new_trace_id() -> ?STUB.
 new_span_id() -> ?STUB.
 start_child(_Tracer) -> ?STUB.
 start_root(_Tracer) -> ?STUB.
 begin_span(_Tracer, _Parent, _Name, _Kind, _Attributes) -> ?STUB.
 record(_Span, _End) -> ?STUB.
+fold_attributes(_Attributes, _Cap) -> ?STUB.
 inject(_Provider, _SpanCtx, _Baggage) -> ?STUB.
 extract(_Provider, _Carrier) -> ?STUB.
 force_flush(_Provider, _TimeoutMs) -> ?STUB.

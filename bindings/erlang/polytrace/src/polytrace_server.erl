@@ -39,7 +39,8 @@ handle_call({start, Config}, _From, S) ->
             persistent_term:put(?STATE_KEY, #polytrace_state{
                 provider = Provider,
                 tracer = Tracer,
-                plan = polytrace_nif:plan(Provider)
+                plan = polytrace_nif:plan(Provider),
+                caps = polytrace_nif:caps(Provider)
             }),
             {reply, ok, S#{running => true}};
         {error, _} = E ->

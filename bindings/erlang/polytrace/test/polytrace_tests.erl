@@ -45,6 +45,8 @@ api_test_() ->
         {"after shutdown spans are no-ops and the counters stay readable", fun after_shutdown/0},
         {"sampler decisions the plan does not fix are asked of the core", fun ratio_sampler/0},
         {"limits are the core's: attribute count limit and dropped count", fun limits/0},
+        {"caps: a span under heavy use exports what the core's limits give, dropped counts exact", fun caps/0},
+        {"caps: a live span's memory stays bounded however many calls it takes", fun caps_memory/0},
         {"stats count started, ended and exported spans", fun stats/0}
     ]}.
 
@@ -395,6 +397,66 @@ limits() ->
     S = by_name(Spans, <<"limited">>),
     ?assertEqual(#{<<"a">> => 1, <<"b">> => 1}, attrs(S)),
     ?assertEqual(2, maps:get(<<"droppedAttributesCount">>, S)).
+
+caps() ->
+    Link = fun(N) -> #span_ctx{trace_id = <<N:128>>, span_id = <<N:64>>, trace_flags = 1} end,
+    Invalid = #span_ctx{},
+    Spans = traced(#{attribute_count_limit => 4, event_count_limit => 3, link_count_limit => 2}, fun() ->
+        %% Links at start: 2 kept, the invalid one without attributes neither kept nor counted,
+        %% the invalid one with attributes counted past the cap like any other.
+        Links = [Link(1), Invalid, Link(2), Link(3), {Invalid, #{why => kept}}, Link(4)],
+        %% Start attributes longer than twice the cap fold at once.
+        Start = [{<<"s", (integer_to_binary(I))/binary>>, I} || I <- lists:seq(1, 10)],
+        S = polytrace:start_span(heavy, #{links => Links, attributes => Start}),
+        %% Thousands of calls on four keys plus new keys past the cap: folded as they go.
+        [polytrace:set_attribute(S, lists:nth(I rem 4 + 1, [<<"s1">>, <<"s2">>, <<"s3">>, <<"s4">>]), I) || I <- lists:seq(1, 5000)],
+        [polytrace:set_attribute(S, {new, I}, I) || I <- lists:seq(1, 3)],
+        [polytrace:set_attribute(S, <<"n", (integer_to_binary(I))/binary>>, I) || I <- lists:seq(1, 100)],
+        polytrace:set_attributes(S, [{<<"s1">>, last}, {<<"m1">>, 1}, {<<"m2">>, 2}]),
+        %% A bad value does not replace a kept one, nor take a place.
+        polytrace:set_attribute(S, <<"s2">>, self()),
+        [polytrace:set_attribute(S, <<"s2">>, I) || I <- lists:seq(1, 20)],
+        [polytrace:add_event(S, integer_to_binary(I), #{}) || I <- lists:seq(1, 1000)],
+        polytrace:record_exception(S, error, late, []),
+        %% 16 status calls are kept: the 17th (ok, which would be final) is ignored.
+        [polytrace:set_status(S, error, integer_to_binary(I)) || I <- lists:seq(1, 16)],
+        polytrace:set_status(S, ok, <<>>),
+        polytrace:end_span(S)
+    end),
+    S = by_name(Spans, <<"heavy">>),
+    ?assertEqual(#{<<"s1">> => <<"last">>, <<"s2">> => 20, <<"s3">> => 4998, <<"s4">> => 4999}, attrs(S)),
+    %% 6 start attributes, 3 tuple keys (no attribute key: dropped with a warning, not counted
+    %% by the core either), 100 + 2 new keys past the cap.
+    ?assertEqual(6 + 100 + 2, maps:get(<<"droppedAttributesCount">>, S)),
+    ?assertEqual([<<"1">>, <<"2">>, <<"3">>], [maps:get(<<"name">>, E) || E <- maps:get(<<"events">>, S)]),
+    ?assertEqual(1000 - 3 + 1, maps:get(<<"droppedEventsCount">>, S)),
+    ?assertEqual(
+        [polytrace:hex_trace_id(Link(1)), polytrace:hex_trace_id(Link(2))],
+        [maps:get(<<"traceId">>, L) || L <- maps:get(<<"links">>, S)]
+    ),
+    ?assertEqual(3, maps:get(<<"droppedLinksCount">>, S)),
+    ?assertEqual(#{<<"code">> => 2, <<"message">> => <<"16">>}, maps:get(<<"status">>, S)).
+
+caps_memory() ->
+    polytrace_test_util:restart(#{exporter => none}),
+    S = polytrace:start_span(busy),
+    Call = fun(I) ->
+        polytrace:set_attribute(S, <<"k", (integer_to_binary(I rem 1000))/binary>>, I),
+        polytrace:add_event(S, <<"e">>, #{<<"i">> => I}),
+        polytrace:set_status(S, error, <<"failing">>)
+    end,
+    Memory = fun(From, To) ->
+        [Call(I) || I <- lists:seq(From, To)],
+        erlang:garbage_collect(),
+        {memory, M} = process_info(self(), memory),
+        M
+    end,
+    After10k = Memory(1, 10000),
+    After100k = Memory(10001, 100000),
+    %% Ten times the calls, about the same memory (caps of 128 attributes and events).
+    ?assert(After100k < After10k + 200000),
+    ?assert(After100k < 2000000),
+    polytrace:end_span(S).
 
 stats() ->
     polytrace_test_util:restart(#{exporter => none}),

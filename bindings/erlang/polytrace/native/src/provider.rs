@@ -5,9 +5,9 @@
 
 use crate::convert::{self, Tuple};
 use crate::error::{guard, unit, Failure, Outcome};
-use polytrace_core::api::{self, Planned};
+use polytrace_core::api;
 use polytrace_core::propagation::Baggage;
-use polytrace_core::{Provider, SpanKind, TraceFlags, Tracer};
+use polytrace_core::{Provider, SpanKind, Tracer};
 use rustler::{Encoder, Env, NifResult, ResourceArc, Term};
 use std::time::Duration;
 
@@ -99,55 +99,26 @@ fn tracer<'a>(
     })
 }
 
-fn planned(p: Planned) -> u8 {
-    match p {
-        Planned::Drop => 0,
-        Planned::RecordOnly => 1,
-        Planned::RecordAndSample => 2,
-        Planned::Ask => 3,
-    }
-}
-
 /// The start plan as `{Noop, RootDecision, RootKeep, RootSet, SampledDecision, SampledKeep,
-/// SampledSet, UnsampledDecision, UnsampledKeep, UnsampledSet}` (docs/finished-spans.md,
-/// "Starting a span"): the Erlang side sets `Flags = (ParentFlags band Keep) bor Set`.
+/// SampledSet, UnsampledDecision, UnsampledKeep, UnsampledSet}` (the core's
+/// `StartPlan::to_table`, docs/finished-spans.md, "Starting a span"): the Erlang side sets
+/// `Flags = (ParentFlags band Keep) bor Set`.
 #[rustler::nif]
 fn plan<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
-        let p = provider_of(provider)?.provider.start_plan();
-        // The flags a planned start gives (what `Tracer::begin` does): a child keeps its
-        // parent's `random` bit, a root sets it; `sampled` is set for RecordAndSample.
-        let case = |d: Planned, root: bool| {
-            let sampled = if d == Planned::RecordAndSample {
-                TraceFlags::SAMPLED
-            } else {
-                0
-            };
-            let (keep, set) = if root {
-                (0, TraceFlags::RANDOM | sampled)
-            } else {
-                (TraceFlags::RANDOM, sampled)
-            };
-            (planned(d), keep, set)
-        };
-        let (r, s, u) = (
-            case(p.root, true),
-            case(p.sampled_parent, false),
-            case(p.unsampled_parent, false),
-        );
-        let t = [
-            u8::from(p.noop),
-            r.0,
-            r.1,
-            r.2,
-            s.0,
-            s.1,
-            s.2,
-            u.0,
-            u.1,
-            u.2,
-        ];
-        let terms: Vec<Term<'a>> = t.iter().map(|x| x.encode(env)).collect();
+        let table = provider_of(provider)?.provider.start_plan().to_table();
+        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
+        Ok(rustler::types::tuple::make_tuple(env, &terms))
+    })
+}
+
+/// The caps a live span applies on the Erlang side, `{Attributes, Events, Links, StatusCalls}`
+/// (the core's `Caps::to_table`, docs/finished-spans.md, "Caps").
+#[rustler::nif]
+fn caps<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
+    guard(env, || {
+        let table = provider_of(provider)?.provider.caps().to_table();
+        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
         Ok(rustler::types::tuple::make_tuple(env, &terms))
     })
 }

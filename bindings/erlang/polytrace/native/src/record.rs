@@ -6,21 +6,29 @@
 //!
 //! ```text
 //! {polytrace_span, Tracer, TraceId, SpanId, Flags, TraceState, Parent, ParentRemote,
-//!  Kind, Name, Start, Attributes, Events, Links, Statuses}
+//!  Kind, Name, Start, Attributes, Events, Links, Statuses,
+//!  AttributeRoom, EventRoom, StatusRoom, {DiscardedAttributes, DiscardedEvents, DiscardedLinks}}
 //! Attributes := [{Key, Value}]                       newest first
 //! Events     := [{event, Time, Name, Attributes}
 //!              | {exception, Time, Type, Message, Stacktrace, Attributes}]   newest first
 //! Links      := [{SpanCtx, Attributes}]               newest first
 //! Statuses   := [ok | unset | {error, Description}]  newest first
 //! ```
+//!
+//! The live span applies the core's caps (`Provider::caps`, docs/finished-spans.md, "Caps")
+//! so its memory stays bounded: the rooms count down what it may still keep, and what it
+//! discarded goes to the core as counts ([`FinishedRecord::discarded`]). Attributes past their
+//! room are folded here ([`fold_attributes`]).
 
 use crate::convert::{self, Tuple};
 use crate::error::{guard, Failure, Outcome};
 use crate::provider::{span_kind, tracer_of};
-use polytrace_core::span::now_unix_nanos;
 use polytrace_core::{
-    Event, Exception, FinishedHead, FinishedRecord, Link, SpanContext, SpanId, Status, TraceFlags,
+    now_unix_nanos, Event, Exception, FinishedHead, FinishedRecord, Link, SpanContext, SpanId,
+    Status, TraceFlags,
 };
+use std::borrow::Cow;
+use std::collections::HashMap;
 use rustler::{Atom, Encoder, Env, NifResult, Term};
 use smallvec::SmallVec;
 
@@ -34,7 +42,9 @@ rustler::atoms! {
     polytrace_span,
 }
 
-const ARITY: usize = 15;
+const ARITY: usize = 19;
+/// Position of the discarded counts in the record.
+const DISCARDED: usize = 18;
 
 /// The list's elements in call order (the list is newest first).
 #[inline]
@@ -152,8 +162,13 @@ fn record_one(span: Term<'_>, end_time: u64) -> Outcome<()> {
         kind: span_kind(field(&t, 8)?.decode::<u8>()?),
         start_time: time(field(&t, 10)?)?,
         end_time,
-        status: Status::Unset,
     };
+    let discarded = convert::tuple(field(&t, DISCARDED)?).ok_or(Failure::BadArg)?;
+    if discarded.len() != 3 {
+        return Err(Failure::BadArg);
+    }
+    let count = |i| -> Outcome<u32> { Ok(field(&discarded, i)?.decode::<u32>()?) };
+    let (d_attributes, d_events, d_links) = (count(0)?, count(1)?, count(2)?);
     let attrs = field(&t, 11)?;
     let events = field(&t, 12)?;
     let links = field(&t, 13)?;
@@ -192,6 +207,9 @@ fn record_one(span: Term<'_>, end_time: u64) -> Outcome<()> {
                     r.set_status(status(s)?);
                 }
             }
+            if d_attributes | d_events | d_links != 0 {
+                r.discarded(d_attributes, d_events, d_links);
+            }
             Ok(())
         };
         fill().map_err(|f| {
@@ -204,4 +222,48 @@ fn record_one(span: Term<'_>, end_time: u64) -> Outcome<()> {
         (Ok(()), None) => Ok(()),
         (Err(e), None) => Err(Failure::Core(e)),
     }
+}
+
+/// Folds a live span's attributes (newest first) when they outgrow their room: a repeated key
+/// keeps its first position with its latest value, a new key past `Cap` distinct keys is
+/// discarded and counted (docs/finished-spans.md, "Caps"), and pairs the core would drop
+/// (a key or value of no attribute type) are dropped now, with the same once-per-cause
+/// warning. `{Folded, Discarded}`, `Folded` newest first; the core's rules at the end then
+/// give the span exactly what the unfolded list would have.
+#[rustler::nif]
+fn fold_attributes<'a>(env: Env<'a>, attrs: Term<'a>, cap: u32) -> NifResult<Term<'a>> {
+    guard(env, || {
+        let cap = cap as usize;
+        let mut kept: Vec<(Term<'a>, Term<'a>)> = Vec::with_capacity(cap.min(256));
+        let mut index: HashMap<Cow<'static, str>, usize> = HashMap::with_capacity(cap.min(256));
+        let mut discarded: u32 = 0;
+        for a in call_order(attrs)? {
+            let kv = convert::tuple(a).ok_or(Failure::BadArg)?;
+            if kv.len() != 2 {
+                return Err(Failure::BadArg);
+            }
+            let (k, v) = (field(&kv, 0)?, field(&kv, 1)?);
+            let Some(key) = convert::key(k) else {
+                convert::warn_dropped(k, Err(()));
+                continue;
+            };
+            if let Err(why) = convert::value(v) {
+                convert::warn_dropped(k, Ok(why));
+                continue;
+            }
+            match index.get(&key) {
+                Some(&i) => kept[i].1 = v,
+                None if kept.len() < cap => {
+                    index.insert(key, kept.len());
+                    kept.push((k, v));
+                }
+                None => discarded = discarded.saturating_add(1),
+            }
+        }
+        let mut list = Term::list_new_empty(env);
+        for (k, v) in kept {
+            list = list.list_prepend((k, v).encode(env));
+        }
+        Ok((list, discarded).encode(env))
+    })
 }
