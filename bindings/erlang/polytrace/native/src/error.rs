@@ -1,0 +1,79 @@
+//! The error mapping, once: a core [`Error`] becomes `{error, {Kind, Message}}` with `Kind` the
+//! snake_case atom of the core's stable [`ErrorKind`] and `Message` a binary, and every entry
+//! point runs under [`guard`], so a Rust panic is `{error, {internal, Message}}`, never a crash
+//! of the VM nor rustler's generic `nif_panicked`. Terms of the wrong type are `badarg`
+//! (rustler's `Error::BadArg`); the Erlang side turns that into `badarg` naming the argument.
+
+use polytrace_core::{Error, ErrorKind};
+use rustler::{Atom, Encoder, Env, NifResult, Term};
+
+rustler::atoms! {
+    ok,
+    error,
+    invalid_argument,
+    invalid_config,
+    export,
+    timeout,
+    already_shutdown,
+    internal,
+}
+
+/// The one exhaustive match on the kind.
+pub fn kind_atom(kind: ErrorKind) -> Atom {
+    match kind {
+        ErrorKind::InvalidArgument => invalid_argument(),
+        ErrorKind::InvalidConfig => invalid_config(),
+        ErrorKind::Export => export(),
+        ErrorKind::Timeout => timeout(),
+        ErrorKind::AlreadyShutdown => already_shutdown(),
+        ErrorKind::Internal => internal(),
+    }
+}
+
+/// `{error, {Kind, Message}}`.
+pub fn to_term<'a>(env: Env<'a>, e: &Error) -> Term<'a> {
+    (error(), (kind_atom(e.kind()), e.message())).encode(env)
+}
+
+/// What entry points compute: a term, a core error, or `badarg`.
+pub enum Failure {
+    /// A core error, returned as `{error, {Kind, Message}}`.
+    Core(Error),
+    /// A term of the wrong type: raised as `badarg`.
+    BadArg,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl From<rustler::Error> for Failure {
+    fn from(_: rustler::Error) -> Self {
+        Failure::BadArg
+    }
+}
+
+/// Result of an entry point's body.
+pub type Outcome<T> = Result<T, Failure>;
+
+/// Runs an entry point's body with panics caught: `Ok(term)` is returned as is, a core error as
+/// `{error, {Kind, Message}}` (a panic as kind `internal`), a wrong term as `badarg`.
+#[inline]
+pub fn guard<'a>(env: Env<'a>, f: impl FnOnce() -> Outcome<Term<'a>>) -> NifResult<Term<'a>> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(Failure::Core(e))) => Ok(to_term(env, &e)),
+        Ok(Err(Failure::BadArg)) => Err(rustler::Error::BadArg),
+        Err(payload) => Ok(to_term(env, &Error::from_panic(payload.as_ref()))),
+    }
+}
+
+/// `ok`, or `{error, {Kind, Message}}`.
+pub fn unit<'a>(env: Env<'a>, r: polytrace_core::Result<()>) -> Outcome<Term<'a>> {
+    Ok(match r {
+        Ok(()) => ok().encode(env),
+        Err(e) => to_term(env, &e),
+    })
+}
