@@ -17,7 +17,7 @@ const WIDTH: f64 = 1280.0;
 const BAR_X: f64 = 470.0;
 const BAR_W: f64 = WIDTH - BAR_X - 190.0;
 const ROW_H: f64 = 22.0;
-const NAME_CHARS: usize = 44;
+const NAME_CHARS: usize = 38;
 
 /// Colour-blind-friendly categorical palette (Okabe–Ito, then Tableau), one per service in
 /// order of first appearance; cycles after 12 services.
@@ -84,7 +84,8 @@ pub(crate) fn render(traces: &[&Trace], out: &mut dyn Write) -> io::Result<()> {
     let colour_of: HashMap<&str, &str> = colours.iter().map(|(s, c)| (s.as_str(), *c)).collect();
     let mut body = String::new();
     let legend_rows = colours.len().div_ceil(5).max(1);
-    let mut y = 20.0 + legend_rows as f64 * 20.0 + 24.0;
+    // Services, then a row for the marks.
+    let mut y = 30.0 + (legend_rows + 1) as f64 * 20.0 + 10.0;
 
     // Legend: services, then the marks.
     let _ = writeln!(
@@ -104,11 +105,11 @@ pub(crate) fn render(traces: &[&Trace], out: &mut dyn Write) -> io::Result<()> {
             escape(&cut(service, 26))
         );
     }
-    let ly = 30.0 + legend_rows as f64 * 20.0 - 20.0;
+    let ly = 30.0 + legend_rows as f64 * 20.0;
     let _ = writeln!(
         body,
         r##"<g transform="translate({},{ly})"><rect x="0" y="0" width="14" height="14" rx="2" fill="#fff" stroke="{ERROR}" stroke-width="2"/><text x="20" y="12" class="l">✗ error</text><line x1="90" y1="7" x2="130" y2="7" class="hop msg"/><text x="136" y="12" class="l">messaging hop</text><line x1="240" y1="7" x2="280" y2="7" class="hop"/><text x="286" y="12" class="l">call between services</text></g>"##,
-        WIDTH - 620.0
+        10.0
     );
 
     for trace in traces {
@@ -236,9 +237,9 @@ fn render_trace(
         let _ = writeln!(
             body,
             r#"<text x="{:.1}" y="{:.1}" class="s">{} · {}</text>"#,
-            BAR_X - 140.0,
+            BAR_X - 185.0,
             y + 15.0,
-            escape(&cut(&s.service, 16)),
+            escape(&cut(&s.service, 22)),
             kind_name(s.kind)
         );
         let (x, w) = span_x(s);

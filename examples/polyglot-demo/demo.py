@@ -301,6 +301,7 @@ class Demo:
               ready: str | None = None) -> Proc:
         p = Proc(name, argv, {**self.base_env, **(env or {})}, cwd or self.work, self.logs, ready)
         self.procs.append(p)
+        self.result.setdefault("pids", {})[name] = p.proc.pid
         return p
 
     def service_env(self, name: str, port: int) -> dict:
@@ -356,6 +357,7 @@ class Demo:
         self.kafka.format()
         self.kafka.start()
         self.procs.append(self.kafka.proc)
+        self.result.setdefault("pids", {})["kafka"] = self.kafka.proc.proc.pid
         mqtt_port = free_ports(1)[0]
         conf = self.work / "mosquitto.conf"
         conf.write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
@@ -506,6 +508,7 @@ class Demo:
         self.kafka.restarts += 1
         self.kafka.start()
         self.procs = [p for p in self.procs if p is not old] + [self.kafka.proc]
+        self.result["pids"]["kafka-restart"] = self.kafka.proc.proc.pid
         self.kafka.wait_ready(time.monotonic() + self.args.start_timeout)
         self.result["kafka_outage"]["restarted_at"] = time.time()
         say(f"Kafka restarted after {time.time() - self.result['kafka_outage']['stopped_at']:.1f}s")

@@ -25,10 +25,10 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -234,19 +234,75 @@ def run_demo(mode: str, out: Path, outage: float) -> tuple[int, dict, float]:
     return proc.returncode, result, took
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is gone for our purposes (its parent, demo.py, has exited).
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def no_leftovers(c: Checks, mode: str, result: dict) -> None:
-    """Every process the demo started has exited: nothing listens on its ports any more."""
-    urls = [result.get("jaeger_url")] if result.get("jaeger_url") else []
-    alive = []
-    for u in urls:
-        try:
-            urllib.request.urlopen(u + "/api/services", timeout=1)
-            alive.append(u)
-        except OSError:
-            pass
+    """Every process the demo started has exited."""
+    pids = result.get("pids", {})
+    alive = {name: pid for name, pid in pids.items() if pid_alive(pid)}
+    c.check(len(pids) >= 8 and not alive, f"{mode}: all {len(pids)} processes the demo started have exited",
+            f"still running: {alive}")
     logs = Path(result.get("files", {}).get("logs", "/nonexistent"))
-    c.check(not alive, f"{mode}: nothing left running after the demo", str(alive))
     c.check(logs.is_dir() and any(logs.iterdir()), f"{mode}: logs of every process kept in {logs}")
+
+
+def check_interrupt(c: Checks, out: Path) -> None:
+    """Ctrl-C while the services run: the demo stops everything it started and exits 130."""
+    argv = [sys.executable, str(DEMO / "demo.py"), "--pipeline", "embedded", "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "PIPELINE"}
+    print("---- demo.py, interrupted (SIGINT) once its services are up", flush=True)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    seen = False
+    deadline = time.monotonic() + 300
+    for line in proc.stdout:
+        if "all services up" in line:
+            seen = True
+            proc.send_signal(signal.SIGINT)
+            break
+        if time.monotonic() > deadline:
+            break
+    rest = proc.communicate(timeout=180)[0]
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    c.check(seen and proc.returncode == 130 and result.get("error") == "interrupted",
+            "interrupted: demo.py stopped on SIGINT with status 130", f"status {proc.returncode}: {rest[-500:]}")
+    no_leftovers(c, "interrupted", result)
+
+
+def check_configs(c: Checks) -> None:
+    """The shipped configs (also the Elasticsearch ones, which cannot run here) pass the binaries'
+    own `validate`; a misspelt key fails it (the check can fail)."""
+    gobin = Path(os.environ.get("GOPATH") or Path.home() / "go") / "bin"
+    env = {**os.environ, "ES_SERVER_URLS": "http://127.0.0.1:9", "KAFKA_BROKER": "127.0.0.1:9",
+           "SPANS_TOPIC": "otlp_spans", "JAEGER_QUERY_HTTP_PORT": "1", "JAEGER_QUERY_GRPC_PORT": "2",
+           "JAEGER_COLLECTOR_OTLP_PORT": "3", "OTELCOL_GRPC_PORT": "4", "OTELCOL_HTTP_PORT": "5"}
+    configs = DEMO / "configs"
+    for name in sorted(p.name for p in configs.glob("*.yaml")):
+        binary = gobin / ("polytrace-otelcol" if name.startswith("otelcol") else "polytrace-jaeger")
+        r = subprocess.run([str(binary), "validate", f"--config={configs / name}"], env=env,
+                           capture_output=True, text=True, timeout=120)
+        c.check(r.returncode == 0, f"configs/{name} passes {binary.name} validate", r.stderr[-400:])
+    bad = Path(os.environ.get("TMPDIR", "/tmp")) / f"polytrace-bad-es-{os.getpid()}.yaml"
+    bad.write_text((configs / "jaeger-ingester-elasticsearch.yaml").read_text().replace("index_prefix:", "index_prefx:"))
+    try:
+        r = subprocess.run([str(gobin / "polytrace-jaeger"), "validate", f"--config={bad}"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    finally:
+        bad.unlink()
+    c.check(r.returncode != 0 and "index_prefx" in r.stderr + r.stdout,
+            "a misspelt key in the Elasticsearch config fails validate")
 
 
 def check_logs(c: Checks, mode: str, result: dict) -> None:
@@ -272,6 +328,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "target" / "demo-e2e"))
     args = ap.parse_args()
     c = Checks()
+    check_configs(c)
     modes = ["embedded", "full"] if args.mode == "both" else [args.mode]
     for mode in modes:
         out = Path(args.out) / mode
@@ -292,6 +349,8 @@ def main() -> int:
         c.check(text.startswith("<svg") and all(s in text for s in SERVICES) and "kafka" in text and "mqtt" in text
                 and "✗" in text, f"{mode}: SVG waterfall {svg} names every service, both brokers and the error")
         no_leftovers(c, mode, result)
+    if args.mode == "both":
+        check_interrupt(c, Path(args.out) / "interrupted")
     print(f"{c.passed} passed, {c.failed} failed")
     return 0 if c.failed == 0 else 1
 
