@@ -523,6 +523,37 @@ mod tests {
     }
 
     #[test]
+    fn a_remote_parent_outside_the_file_is_no_orphan() {
+        let mut continued = span(1, 9, 0, 10);
+        continued.remote_parent = true;
+        let lost = span(2, 8, 1, 2);
+        let spans = [continued, lost];
+        assert_eq!(
+            shape(&spans),
+            [("s1".into(), 0, false), ("s2".into(), 0, true)]
+        );
+        let mut out = Vec::new();
+        render(
+            &Trace {
+                id: vec![1; 16],
+                spans: spans.to_vec(),
+            },
+            false,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("↖ continues remote parent 0909090909090909"),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠ orphan: parent 0808080808080808 not in file"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn cycles_and_self_parents_are_shown_once() {
         let spans = [span(1, 2, 0, 1), span(2, 1, 1, 2), span(3, 3, 2, 3)];
         let got = shape(&spans);
