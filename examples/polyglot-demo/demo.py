@@ -60,11 +60,14 @@ VERSION = "0.1.0"
 TOPIC = "order.created"
 SPANS_TOPIC = "otlp_spans"
 
-# What the demo sends: (sku, quantity, card, expected HTTP status of the gateway's answer).
+# What the demo sends: (sku, quantity, card, expected HTTP status of the gateway's answer, whether
+# the client sends a trace context of its own). The last order comes from a traced client (a
+# mobile app): the gateway continues its traceparent, and its tracestate travels with the order
+# through every hop — HTTP, the Kafka record's headers, the MQTT user properties.
 ORDERS = [
-    ("sku-espresso", 2, "4242424242424242", 201),
-    ("sku-umbrella", 1, "4242424242421881", 409),  # out of stock: the failing order
-    ("sku-kettle", 1, "5555555555554444", 201),
+    ("sku-espresso", 2, "4242424242424242", 201, False),
+    ("sku-umbrella", 1, "4242424242421881", 409, False),  # out of stock: the failing order
+    ("sku-kettle", 1, "5555555555554444", 201, True),
 ]
 # The spans each kind of trace holds (the e2e test checks their shapes one by one).
 SPANS_PER_TRACE = {"created": 16, "refused": 7, "lookup": 4}
@@ -460,36 +463,58 @@ class Demo:
 
     def send_orders(self, gateway: str) -> None:
         outage_after = 0 if self.args.kafka_outage else None
-        for i, (sku, qty, card, want) in enumerate(ORDERS):
-            status, body = self.http("POST", f"{gateway}/api/orders", {"sku": sku, "quantity": qty, "card": card})
+        for i, (sku, qty, card, want, traced_client) in enumerate(ORDERS):
+            client = self.client_context() if traced_client else {}
+            status, body = self.http("POST", f"{gateway}/api/orders", {"sku": sku, "quantity": qty, "card": card},
+                                     headers=client.get("headers"))
             kind = "created" if status == 201 else "refused"
             order = {"sku": sku, "quantity": qty, "status": status, "expected_status": want,
                      "order_id": body.get("order_id"), "trace_id": body.get("trace_id"), "kind": kind,
-                     "error": body.get("error")}
+                     "error": body.get("error"), **{k: v for k, v in client.items() if k != "headers"}}
             self.result["orders"].append(order)
             self.expected_spans += SPANS_PER_TRACE[kind]
             say(f"POST /api/orders {sku} x{qty}: {status} {'(' + body['error'] + ')' if 'error' in body else ''}"
                 f" trace {order['trace_id']}")
             if status != want:
                 raise DemoError(f"order {sku}: HTTP {status}, expected {want}: {body}")
+            if client and body.get("trace_id") != client["client_trace_id"]:
+                raise DemoError(f"order {sku}: trace {body.get('trace_id')}, the client sent {client['client_trace_id']}")
             if outage_after is not None and i == outage_after:
                 self.kafka_outage(gateway)
         first = next(o for o in self.result["orders"] if o["kind"] == "created")
-        trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
-        headers = {"traceparent": f"00-{trace_id}-{parent}-01", "tracestate": CLIENT_TRACESTATE}
-        status, body = self.http("GET", f"{gateway}/api/orders/{first['order_id']}", headers=headers)
-        self.result["lookup"] = {"status": status, "trace_id": body.get("trace_id"),
-                                 "client_trace_id": trace_id, "client_span_id": parent,
-                                 "tracestate": CLIENT_TRACESTATE, "body": body}
+        client = self.client_context()
+        trace_id = client["client_trace_id"]
+        status, body = self.http("GET", f"{gateway}/api/orders/{first['order_id']}", headers=client["headers"])
+        self.result["lookup"] = {"status": status, "trace_id": body.get("trace_id"), "body": body,
+                                 **{k: v for k, v in client.items() if k != "headers"}}
         self.expected_spans += SPANS_PER_TRACE["lookup"]
         say(f"GET /api/orders/{first['order_id']} with the client's traceparent: {status}, trace {body.get('trace_id')}")
         if status != 200 or body.get("trace_id") != trace_id:
             raise DemoError(f"order lookup: HTTP {status}, trace {body.get('trace_id')} (client sent {trace_id})")
 
+    @staticmethod
+    def client_context() -> dict:
+        """A traced client's W3C context: a sampled traceparent of its own and a tracestate."""
+        trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
+        return {"client_trace_id": trace_id, "client_span_id": parent, "tracestate": CLIENT_TRACESTATE,
+                "headers": {"traceparent": f"00-{trace_id}-{parent}-01", "tracestate": CLIENT_TRACESTATE}}
+
     def kafka_outage(self, gateway: str) -> None:
-        """Stops the broker, places an order while it is down, restarts it after the outage."""
+        """Stops the broker, places an order while it is down, restarts it after the outage.
+
+        In the full pipeline the broker is stopped once the first order's trace is stored in
+        Jaeger and the ingester has committed its offsets: Kafka delivers at least once, so a record
+        consumed but not yet committed when the broker dies would come again after the restart and
+        be stored twice (seen: 5 spans twice when the broker stopped while the first order's spans
+        were on their way). What the outage tests is that everything produced while the broker is
+        down — the order's `order.created` event held by the Java producer, its spans queued and
+        retried by Jaeger's collector role — arrives whole once it is back."""
         assert self.kafka is not None
         seconds = self.args.kafka_outage
+        if self.args.pipeline == "full":
+            first = self.result["orders"][0]
+            self.wait_in_jaeger([(first["trace_id"], SPANS_PER_TRACE[first["kind"]])])
+            time.sleep(1.0)  # the ingester's next offset commit (every 200 ms)
         say(f"Kafka outage: stopping the broker for {seconds:.0f}s")
         old = self.kafka.proc
         self.kafka.stop()
@@ -568,6 +593,35 @@ class Demo:
         self.result["jaeger_url"] = self.jaeger_url
         say(f"Collector OTLP on {self.endpoint}; Jaeger query API on {self.jaeger_url}")
 
+    def jaeger_trace(self, trace_id: str) -> tuple[int, dict]:
+        """(span count, OTLP JSON) of a trace as Jaeger stores it."""
+        # raw_traces: as stored, without Jaeger's adjusters (which would hide duplicates).
+        url = f"{self.jaeger_url}/api/v3/traces/{trace_id}?raw_traces=true"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                result = json.loads(r.read()).get("result") or {}
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                raise DemoError(f"Jaeger {url}: HTTP {e.code}") from e
+            result = {}
+        except (urllib.error.URLError, OSError, ValueError):
+            result = {}
+        count = sum(len(ss.get("spans", [])) for rs in result.get("resourceSpans", [])
+                    for ss in rs.get("scopeSpans", []))
+        return count, result
+
+    def wait_in_jaeger(self, wanted: list[tuple[str, int]]) -> None:
+        """Until Jaeger holds at least the given number of spans of each trace."""
+        deadline = time.monotonic() + self.args.flush_timeout
+        for trace_id, n in wanted:
+            while True:
+                count, _ = self.jaeger_trace(trace_id)
+                if count >= n:
+                    break
+                if time.monotonic() > deadline:
+                    raise DemoError(f"trace {trace_id}: {count} of {n} spans in Jaeger in time")
+                time.sleep(0.2)
+
     def collect_from_jaeger(self) -> None:
         """Waits until Jaeger holds every span of every trace (the Collector's batch, Kafka and the
         ingester in between), then writes the traces as OTLP/JSON lines and shows them."""
@@ -577,37 +631,12 @@ class Demo:
         # The Collector and Jaeger's collector role keep running: what they still queue or retry
         # (after a Kafka outage, say) reaches Kafka on its own; stopping them now would drop it.
         say("reading every trace back from Jaeger's query API (the pipeline drains meanwhile)")
-        deadline = time.monotonic() + self.args.flush_timeout
-
-        def fetch(trace_id: str) -> tuple[int, dict]:
-            # raw_traces: as stored, without Jaeger's adjusters (which would hide duplicates).
-            url = f"{self.jaeger_url}/api/v3/traces/{trace_id}?raw_traces=true"
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    result = json.loads(r.read()).get("result") or {}
-            except urllib.error.HTTPError as e:
-                if e.code != 404:
-                    raise DemoError(f"Jaeger {url}: HTTP {e.code}") from e
-                result = {}
-            except (urllib.error.URLError, OSError, ValueError):
-                result = {}
-            count = sum(len(ss.get("spans", [])) for rs in result.get("resourceSpans", [])
-                        for ss in rs.get("scopeSpans", []))
-            return count, result
-
-        for trace_id, n in wanted:
-            while True:
-                count, _ = fetch(trace_id)
-                if count >= n:
-                    break
-                if time.monotonic() > deadline:
-                    raise DemoError(f"trace {trace_id}: {count} of {n} spans in Jaeger in time")
-                time.sleep(0.3)
+        self.wait_in_jaeger(wanted)
         # Anything late (a duplicate redelivered through Kafka) would show up now.
         time.sleep(self.args.settle)
         lines = []
         for trace_id, n in wanted:
-            count, result = fetch(trace_id)
+            count, result = self.jaeger_trace(trace_id)
             if count != n:
                 say(f"warning: trace {trace_id} has {count} spans in Jaeger, expected {n}")
             lines.append(json.dumps(result, separators=(",", ":")))

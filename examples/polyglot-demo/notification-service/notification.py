@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import logging
 import os
+import json
 import signal
 import sys
 import threading
-import json
 
 import polytrace
 from confluent_kafka import Consumer, KafkaError
-from opentelemetry import context, propagate, trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.logging import LoggingInstrumentor
 from opentelemetry.trace import Link, SpanKind
 from paho.mqtt import client as mqtt
@@ -205,5 +205,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    context.attach(context.Context())
     sys.exit(main())

@@ -9,16 +9,24 @@
 %% (the binding's polytrace_logger filter).
 -module(payment).
 
--export([main/0, authorize/3]).
+-export([main/0, authorize/3, ids_as_text/2]).
 
 main() ->
     {ok, _} = application:ensure_all_started(inets),
     ok = polytrace:start(),
     ok = polytrace_logger:add_filter(),
     ok = logger:set_primary_config(level, info),
+    ok = logger:add_primary_filter(no_progress, {fun logger_filters:progress/2, stop}),
+    %% polytrace_logger puts the ids in the metadata as binaries, which OTP 25's formatter prints
+    %% as <<"...">> in a template: hand it text.
+    ok = logger:add_handler_filter(default, ids_as_text, {fun ids_as_text/2, []}),
     ok = logger:update_formatter_config(default, #{
         single_line => true,
-        template => [time, " ", level, " [payment-service] trace_id=", trace_id, " span_id=", span_id, " ", msg, "\n"]
+        template => [
+            time, " ", level, " [payment-service]",
+            {trace_id, [" trace_id=", trace_id, " span_id=", span_id], []},
+            " ", msg, "\n"
+        ]
     }),
     Root = filename:join(os:getenv("TMPDIR", "/tmp"), "polytrace-demo-payment-" ++ os:getpid()),
     ok = filelib:ensure_path(Root),
@@ -33,6 +41,17 @@ main() ->
     ]),
     [{port, Port}] = httpd:info(Httpd, [port]),
     io:format("payment-service listening on 127.0.0.1:~b~n", [Port]).
+
+%% A handler filter: the trace and span ids as strings for the formatter's template.
+ids_as_text(#{meta := Meta} = Event, _) ->
+    Text = maps:map(
+        fun
+            (K, V) when (K =:= trace_id orelse K =:= span_id) andalso is_binary(V) -> binary_to_list(V);
+            (_, V) -> V
+        end,
+        Meta
+    ),
+    Event#{meta := Text}.
 
 %% mod_esi runs the callback in a process of its own: attach the request's SERVER span first.
 authorize(SessionID, _Env, Input) ->
