@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::view::{format_ms, hex, kind_name, layout, SpanRow, Trace};
+use crate::view::{format_ms, hex, kind_name, layout, truncate, SpanRow, Trace};
 
 const WIDTH: f64 = 1280.0;
 /// Left edge of the bars; the names and services are to its left.
@@ -41,15 +41,6 @@ pub(crate) fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
     out
 }
 
@@ -102,7 +93,7 @@ pub(crate) fn render(traces: &[&Trace], out: &mut dyn Write) -> io::Result<()> {
             r#"<rect x="{x}" y="{ly}" width="14" height="14" rx="2" fill="{colour}"/><text x="{}" y="{}" class="l">{}</text>"#,
             x + 20.0,
             ly + 12.0,
-            escape(&cut(service, 26))
+            escape(&truncate(service, 26))
         );
     }
     let ly = 30.0 + legend_rows as f64 * 20.0;
@@ -227,19 +218,27 @@ fn render_trace(
             &s.name
         };
         let room = NAME_CHARS.saturating_sub(p.depth.min(20) * 2).max(8);
-        let mark = if p.orphan.is_some() { "⚠ " } else { "" };
+        let remote =
+            p.orphan.is_none() && p.depth == 0 && s.remote_parent && !s.parent_id.is_empty();
+        let mark = if p.orphan.is_some() {
+            "⚠ "
+        } else if remote {
+            "↖ "
+        } else {
+            ""
+        };
         let _ = writeln!(
             body,
             r#"<text x="{indent:.1}" y="{:.1}" class="n" fill="{colour}">{mark}{}</text>"#,
             y + 15.0,
-            escape(&cut(name, room))
+            escape(&truncate(name, room))
         );
         let _ = writeln!(
             body,
             r#"<text x="{:.1}" y="{:.1}" class="s">{} · {}</text>"#,
             BAR_X - 185.0,
             y + 15.0,
-            escape(&cut(&s.service, 22)),
+            escape(&truncate(&s.service, 22)),
             kind_name(s.kind)
         );
         let (x, w) = span_x(s);
@@ -264,6 +263,9 @@ fn render_trace(
         if let Some(o) = &p.orphan {
             let _ = write!(title, " · orphan: {o}");
         }
+        if remote {
+            let _ = write!(title, " · continues remote parent {}", hex(&s.parent_id));
+        }
         let _ = writeln!(
             body,
             r#"<rect x="{x:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" rx="2" fill="{colour}"{stroke}><title>{}</title></rect>"#,
@@ -278,7 +280,7 @@ fn render_trace(
                 body,
                 r#"<text x="{label_x:.1}" y="{:.1}" class="e">✗ {}</text>"#,
                 y + 15.0,
-                escape(&cut(&format!("{label} {e}"), 30))
+                escape(&truncate(&format!("{label} {e}"), 30))
             );
             label.clear();
         }
@@ -336,7 +338,7 @@ fn render_trace(
                 r#"<text x="{:.1}" y="{:.1}" class="hl" text-anchor="end">{}</text>"#,
                 x1 - 3.0,
                 y2 - 2.0,
-                escape(&cut(&system, 12))
+                escape(&truncate(&system, 12))
             );
         }
     }
@@ -431,6 +433,20 @@ mod tests {
         assert!(out.contains("s4 (orders) → order.created process (notify) via kafka"));
         // The internal child of the consumer, in the same service, is no hop.
         assert!(!out.contains("→ s6"));
+    }
+
+    #[test]
+    fn a_root_continuing_a_remote_parent_is_marked() {
+        let mut root = span(1, 7, "gateway", 2, 0, 10);
+        root.remote_parent = true;
+        let t = Trace {
+            id: vec![2; 16],
+            spans: vec![root, span(2, 1, "orders", 2, 1, 5)],
+        };
+        let out = svg(&[&t]);
+        assert!(out.contains(">↖ s1</text>"), "{out}");
+        assert!(out.contains("continues remote parent 0707070707070707"));
+        assert!(!out.contains("⚠"));
     }
 
     #[test]
