@@ -42,7 +42,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -54,6 +53,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from stack import free_ports, tcp_open
+
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 GOBIN = Path(os.environ.get("GOPATH") or Path.home() / "go") / "bin"
 VERSION = "0.1.0"
@@ -89,33 +91,11 @@ class Interrupted(BaseException):
     pass
 
 
-def free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def tcp_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 class Proc:
     """A child process in a session of its own (a Ctrl-C does not reach it before the demo has
     stopped it in order), its output copied to <logs>/<name>.log line by line."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, log_dir: Path,
-                 ready: str | None = None):
+    def __init__(self, name: str, argv: list[str], env: dict, cwd: Path, log_dir: Path, ready: str | None = None):
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self.lines: list[str] = []
@@ -123,10 +103,18 @@ class Proc:
         self.ready_match: re.Match | None = None
         self.ready_event = threading.Event()
         self.cond = threading.Condition()
-        self.log = open(self.log_path, "a", buffering=1, errors="replace")
+        # Open for the child's whole life; closed by stop().
+        self.log = open(self.log_path, "a", buffering=1, errors="replace")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True,
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -147,8 +135,10 @@ class Proc:
     def wait_ready(self, deadline: float) -> re.Match | None:
         while not self.ready_event.wait(0.1):
             if self.proc.poll() is not None:
-                raise DemoError(f"{self.name} exited with status {self.proc.returncode} while starting;"
-                                f" see {self.log_path}:\n" + "\n".join(self.lines[-15:]))
+                raise DemoError(
+                    f"{self.name} exited with status {self.proc.returncode} while starting;"
+                    f" see {self.log_path}:\n" + "\n".join(self.lines[-15:])
+                )
             if time.monotonic() > deadline:
                 raise DemoError(f"{self.name} not ready in time; see {self.log_path}")
         return self.ready_match
@@ -197,27 +187,31 @@ class Kafka:
         self.port, self.controller_port = free_ports(2)
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.config = self.dir / "server.properties"
-        self.config.write_text("\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name=PLAINTEXT",
-            f"log.dirs={self.dir / 'data'}",
-            "num.partitions=1",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "auto.create.topics.enable=true",
-            "",
-        ]))
+        self.config.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={self.dir / 'data'}",
+                    "num.partitions=1",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=true",
+                    "",
+                ]
+            )
+        )
         (self.dir / "log4j2.yaml").write_text(
             "Configuration:\n"
             "  Appenders:\n"
@@ -234,14 +228,30 @@ class Kafka:
         self.restarts = 0
 
     def java(self, main: str, *args: str) -> list[str]:
-        return ["java", "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Xshare:auto", f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
-                "-cp", self.classpath, main, *args]
+        return [
+            "java",
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Xshare:auto",
+            f"-Dlog4j2.configurationFile={self.dir / 'log4j2.yaml'}",
+            "-cp",
+            self.classpath,
+            main,
+            *args,
+        ]
 
     def format(self) -> None:
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        out = subprocess.run(self.java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self.config)),
-                             env=self.env, capture_output=True, text=True, timeout=180)
+        out = subprocess.run(
+            self.java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self.config)),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         if out.returncode != 0:
             raise DemoError(f"kafka storage format failed:\n{out.stdout}\n{out.stderr}")
 
@@ -253,6 +263,7 @@ class Kafka:
         # The broker answers metadata requests once it has registered with its controller.
         from confluent_kafka.admin import AdminClient  # the venv's; imported late on purpose
 
+        last_error: Exception | None = None
         while True:
             if self.proc is None or not self.proc.alive():
                 raise DemoError(f"kafka exited while starting; see {self.log_dir}/kafka.log")
@@ -261,10 +272,10 @@ class Kafka:
                     md = AdminClient({"bootstrap.servers": self.bootstrap}).list_topics(timeout=2)
                     if md.brokers:
                         return
-                except Exception:  # noqa: BLE001 - not ready yet
-                    pass
+                except Exception as e:  # noqa: BLE001 - any client error means "not ready yet"
+                    last_error = e
             if time.monotonic() > deadline:
-                raise DemoError(f"kafka not ready in time; see {self.log_dir}")
+                raise DemoError(f"kafka not ready in time (last error: {last_error}); see {self.log_dir}")
             time.sleep(0.3)
 
     def create_topics(self, names: list[str]) -> None:
@@ -275,7 +286,7 @@ class Kafka:
         for name, f in futures.items():
             try:
                 f.result(30)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 if "TOPIC_ALREADY_EXISTS" not in str(e):
                     raise DemoError(f"cannot create topic {name}: {e}") from e
 
@@ -300,8 +311,9 @@ class Demo:
         self.base_env = base
 
     # -- helpers ----------------------------------------------------------------------------
-    def spawn(self, name: str, argv: list[str], env: dict | None = None, cwd: Path | None = None,
-              ready: str | None = None) -> Proc:
+    def spawn(
+        self, name: str, argv: list[str], env: dict | None = None, cwd: Path | None = None, ready: str | None = None
+    ) -> Proc:
         p = Proc(name, argv, {**self.base_env, **(env or {})}, cwd or self.work, self.logs, ready)
         self.procs.append(p)
         self.result.setdefault("pids", {})[name] = p.proc.pid
@@ -326,11 +338,13 @@ class Demo:
                 env.setdefault(k, v)
         return env
 
-    def http(self, method: str, url: str, body: dict | None = None, headers: dict | None = None,
-             timeout: float = 90.0) -> tuple[int, dict]:
+    def http(
+        self, method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 90.0
+    ) -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"content-type": "application/json", **(headers or {})})
+        req = urllib.request.Request(
+            url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+        )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as r:
                 return r.status, json.loads(r.read() or b"{}")
@@ -363,16 +377,20 @@ class Demo:
         self.result.setdefault("pids", {})["kafka"] = self.kafka.proc.proc.pid
         mqtt_port = free_ports(1)[0]
         conf = self.work / "mosquitto.conf"
-        conf.write_text(f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n")
+        conf.write_text(
+            f"listener {mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        )
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.spawn("mosquitto", [mosquitto, "-c", str(conf)])
 
         if mode == "embedded":
             out_file = self.out / "traces.jsonl"
-            recv = self.spawn("receiver", [str(self.cli()), "receive", "--grpc", "127.0.0.1:0",
-                                           "--http", "127.0.0.1:0", "--out", str(out_file)],
-                              ready=r"^listening .*http=(\S+)")
+            recv = self.spawn(
+                "receiver",
+                [str(self.cli()), "receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--out", str(out_file)],
+                ready=r"^listening .*http=(\S+)",
+            )
             m = recv.wait_ready(deadline)
             self.endpoint = f"http://{m.group(1)}"
             self.result["files"]["traces"] = str(out_file)
@@ -388,40 +406,65 @@ class Demo:
         svc = {}
         venv_python = sys.executable
         svc["inventory"] = self.spawn(
-            "inventory-service", [venv_python, str(HERE / "inventory-service" / "inventory.py")],
-            self.service_env("inventory-service", ports["inventory"]), ready=r"listening on")
+            "inventory-service",
+            [venv_python, str(HERE / "inventory-service" / "inventory.py")],
+            self.service_env("inventory-service", ports["inventory"]),
+            ready=r"listening on",
+        )
         erlang_app = ROOT / "bindings" / "erlang" / "polytrace" / "_build" / "default" / "lib"
         self.compile_payment()
         svc["payment"] = self.spawn(
             "payment-service",
             ["erl", "-noshell", "-pa", str(self.work / "payment-ebin"), "-eval", "payment:main()"],
             {**self.service_env("payment-service", ports["payment"]), "ERL_LIBS": str(erlang_app)},
-            ready=r"listening on")
+            ready=r"listening on",
+        )
         order_cp = (HERE / "order-service" / "target" / "classpath.txt").read_text().strip()
         svc["order"] = self.spawn(
             "order-service",
-            ["java", "-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-             "-cp", f"{HERE / 'order-service' / 'target' / 'classes'}:{order_cp}", "demo.order.OrderService"],
-            {**self.service_env("order-service", ports["order"]),
-             "INVENTORY_URL": f"http://127.0.0.1:{ports['inventory']}",
-             "PAYMENT_URL": f"http://127.0.0.1:{ports['payment']}",
-             "KAFKA_BOOTSTRAP": self.kafka.bootstrap, "ORDER_TOPIC": TOPIC},
-            ready=r"listening on")
+            [
+                "java",
+                "-Xms64m",
+                "-Xmx384m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                f"{HERE / 'order-service' / 'target' / 'classes'}:{order_cp}",
+                "demo.order.OrderService",
+            ],
+            {
+                **self.service_env("order-service", ports["order"]),
+                "INVENTORY_URL": f"http://127.0.0.1:{ports['inventory']}",
+                "PAYMENT_URL": f"http://127.0.0.1:{ports['payment']}",
+                "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+                "ORDER_TOPIC": TOPIC,
+            },
+            ready=r"listening on",
+        )
         svc["notification"] = self.spawn(
-            "notification-service", [venv_python, str(HERE / "notification-service" / "notification.py")],
-            {**self.service_env("notification-service", 0), "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
-             "ORDER_TOPIC": TOPIC, "MQTT_PORT": str(mqtt_port)},
-            ready=r"notification-service ready")
+            "notification-service",
+            [venv_python, str(HERE / "notification-service" / "notification.py")],
+            {
+                **self.service_env("notification-service", 0),
+                "KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+                "ORDER_TOPIC": TOPIC,
+                "MQTT_PORT": str(mqtt_port),
+            },
+            ready=r"notification-service ready",
+        )
         svc["gateway"] = self.spawn(
             "api-gateway",
             ["node", "--preserve-symlinks", "--require", "./tracing.js", "gateway.js"],
-            {**self.service_env("api-gateway", ports["gateway"]),
-             "ORDER_URL": f"http://127.0.0.1:{ports['order']}"},
-            cwd=HERE / "api-gateway", ready=r"listening on")
+            {**self.service_env("api-gateway", ports["gateway"]), "ORDER_URL": f"http://127.0.0.1:{ports['order']}"},
+            cwd=HERE / "api-gateway",
+            ready=r"listening on",
+        )
         for name, p in svc.items():
             p.wait_ready(deadline)
-        say(f"all services up ({', '.join(f'{n} :{ports[n]}' for n in ports)}, notification-service"
-            " consuming); sending orders")
+        say(
+            f"all services up ({', '.join(f'{n} :{ports[n]}' for n in ports)}, notification-service"
+            " consuming); sending orders"
+        )
         self.svc = svc
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         self.send_orders(gateway)
@@ -437,8 +480,10 @@ class Demo:
         elif mode == "full":
             self.collect_from_jaeger()
         else:
-            say(f"spans exported to {self.endpoint}; trace ids: "
-                + ", ".join(o["trace_id"] or "?" for o in self.result["orders"]))
+            say(
+                f"spans exported to {self.endpoint}; trace ids: "
+                + ", ".join(o["trace_id"] or "?" for o in self.result["orders"])
+            )
         self.result["ok"] = True
         return 0
 
@@ -451,8 +496,12 @@ class Demo:
     def compile_payment(self) -> None:
         ebin = self.work / "payment-ebin"
         ebin.mkdir(exist_ok=True)
-        out = subprocess.run(["erlc", "-o", str(ebin), str(HERE / "payment-service" / "payment.erl")],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["erlc", "-o", str(ebin), str(HERE / "payment-service" / "payment.erl")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if out.returncode != 0:
             raise DemoError(f"erlc payment.erl failed:\n{out.stdout}{out.stderr}")
 
@@ -461,34 +510,55 @@ class Demo:
             if p.name == name:
                 p.stop()
 
+    def place_order(
+        self, gateway: str, sku: str, qty: int, card: str, want: int, traced_client: bool, note: str = ""
+    ) -> dict:
+        """POST /api/orders; records the order (and the spans its trace will hold) in the result."""
+        client = self.client_context() if traced_client else {}
+        status, body = self.http(
+            "POST", f"{gateway}/api/orders", {"sku": sku, "quantity": qty, "card": card}, headers=client.get("headers")
+        )
+        kind = "created" if status == 201 else "refused"
+        order = {
+            "sku": sku,
+            "quantity": qty,
+            "status": status,
+            "expected_status": want,
+            "order_id": body.get("order_id"),
+            "trace_id": body.get("trace_id"),
+            "kind": kind,
+            "error": body.get("error"),
+            **{k: v for k, v in client.items() if k != "headers"},
+        }
+        self.result["orders"].append(order)
+        self.expected_spans += SPANS_PER_TRACE[kind]
+        refused = f" ({body['error']})" if "error" in body else ""
+        say(f"POST /api/orders {sku} x{qty}{note}: {status}{refused} trace {order['trace_id']}")
+        if status != want:
+            raise DemoError(f"order {sku}{note}: HTTP {status}, expected {want}: {body}")
+        if client and body.get("trace_id") != client["client_trace_id"]:
+            raise DemoError(f"order {sku}: trace {body.get('trace_id')}, the client sent {client['client_trace_id']}")
+        return order
+
     def send_orders(self, gateway: str) -> None:
-        outage_after = 0 if self.args.kafka_outage else None
-        for i, (sku, qty, card, want, traced_client) in enumerate(ORDERS):
-            client = self.client_context() if traced_client else {}
-            status, body = self.http("POST", f"{gateway}/api/orders", {"sku": sku, "quantity": qty, "card": card},
-                                     headers=client.get("headers"))
-            kind = "created" if status == 201 else "refused"
-            order = {"sku": sku, "quantity": qty, "status": status, "expected_status": want,
-                     "order_id": body.get("order_id"), "trace_id": body.get("trace_id"), "kind": kind,
-                     "error": body.get("error"), **{k: v for k, v in client.items() if k != "headers"}}
-            self.result["orders"].append(order)
-            self.expected_spans += SPANS_PER_TRACE[kind]
-            say(f"POST /api/orders {sku} x{qty}: {status} {'(' + body['error'] + ')' if 'error' in body else ''}"
-                f" trace {order['trace_id']}")
-            if status != want:
-                raise DemoError(f"order {sku}: HTTP {status}, expected {want}: {body}")
-            if client and body.get("trace_id") != client["client_trace_id"]:
-                raise DemoError(f"order {sku}: trace {body.get('trace_id')}, the client sent {client['client_trace_id']}")
-            if outage_after is not None and i == outage_after:
+        for i, order in enumerate(ORDERS):
+            self.place_order(gateway, *order)
+            if self.args.kafka_outage and i == 0:
                 self.kafka_outage(gateway)
         first = next(o for o in self.result["orders"] if o["kind"] == "created")
         client = self.client_context()
         trace_id = client["client_trace_id"]
         status, body = self.http("GET", f"{gateway}/api/orders/{first['order_id']}", headers=client["headers"])
-        self.result["lookup"] = {"status": status, "trace_id": body.get("trace_id"), "body": body,
-                                 **{k: v for k, v in client.items() if k != "headers"}}
+        self.result["lookup"] = {
+            "status": status,
+            "trace_id": body.get("trace_id"),
+            "body": body,
+            **{k: v for k, v in client.items() if k != "headers"},
+        }
         self.expected_spans += SPANS_PER_TRACE["lookup"]
-        say(f"GET /api/orders/{first['order_id']} with the client's traceparent: {status}, trace {body.get('trace_id')}")
+        say(
+            f"GET /api/orders/{first['order_id']} with the client's traceparent: {status}, trace {body.get('trace_id')}"
+        )
         if status != 200 or body.get("trace_id") != trace_id:
             raise DemoError(f"order lookup: HTTP {status}, trace {body.get('trace_id')} (client sent {trace_id})")
 
@@ -496,8 +566,12 @@ class Demo:
     def client_context() -> dict:
         """A traced client's W3C context: a sampled traceparent of its own and a tracestate."""
         trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
-        return {"client_trace_id": trace_id, "client_span_id": parent, "tracestate": CLIENT_TRACESTATE,
-                "headers": {"traceparent": f"00-{trace_id}-{parent}-01", "tracestate": CLIENT_TRACESTATE}}
+        return {
+            "client_trace_id": trace_id,
+            "client_span_id": parent,
+            "tracestate": CLIENT_TRACESTATE,
+            "headers": {"traceparent": f"00-{trace_id}-{parent}-01", "tracestate": CLIENT_TRACESTATE},
+        }
 
     def kafka_outage(self, gateway: str) -> None:
         """Stops the broker, places an order while it is down, restarts it after the outage.
@@ -519,16 +593,8 @@ class Demo:
         old = self.kafka.proc
         self.kafka.stop()
         self.result["kafka_outage"] = {"seconds": seconds, "stopped_at": time.time()}
-        sku, qty, card, want = ("sku-grinder", 1, "4111111111111111", 201)
-        status, body = self.http("POST", f"{gateway}/api/orders", {"sku": sku, "quantity": qty, "card": card})
-        order = {"sku": sku, "quantity": qty, "status": status, "expected_status": want,
-                 "order_id": body.get("order_id"), "trace_id": body.get("trace_id"), "kind": "created",
-                 "during_outage": True, "error": body.get("error")}
-        self.result["orders"].append(order)
-        self.expected_spans += SPANS_PER_TRACE["created"]
-        say(f"POST /api/orders {sku} x{qty} while Kafka is down: {status}, trace {order['trace_id']}")
-        if status != want:
-            raise DemoError(f"order during the outage: HTTP {status}: {body}")
+        order = self.place_order(gateway, "sku-grinder", 1, "4111111111111111", 201, False, " while Kafka is down")
+        order["during_outage"] = True
         time.sleep(max(0.0, seconds - (time.time() - self.result["kafka_outage"]["stopped_at"])))
         self.kafka.restarts += 1
         self.kafka.start()
@@ -543,14 +609,14 @@ class Demo:
         deadline = time.monotonic() + self.args.flush_timeout
         note = self.svc["notification"]
         while True:
-            delivered = {o["order_id"] for o in created
-                         if note.count(rf"delivered order {re.escape(o['order_id'])}")}
+            delivered = {o["order_id"] for o in created if note.count(rf"delivered order {re.escape(o['order_id'])}")}
             if len(delivered) == len(created):
                 say(f"all {len(created)} notifications reached their device over MQTT")
                 return
             if time.monotonic() > deadline:
-                raise DemoError(f"{len(delivered)} of {len(created)} notifications delivered in time;"
-                                f" see {note.log_path}")
+                raise DemoError(
+                    f"{len(delivered)} of {len(created)} notifications delivered in time; see {note.log_path}"
+                )
             if not note.alive():
                 raise DemoError(f"notification-service died; see {note.log_path}")
             time.sleep(0.2)
@@ -562,18 +628,23 @@ class Demo:
         assert self.kafka is not None
         jq_http, jq_grpc, jc_otlp, col_grpc, col_http = free_ports(5)
         env = {
-            "KAFKA_BROKER": self.kafka.bootstrap, "SPANS_TOPIC": SPANS_TOPIC,
-            "JAEGER_QUERY_HTTP_PORT": str(jq_http), "JAEGER_QUERY_GRPC_PORT": str(jq_grpc),
+            "KAFKA_BROKER": self.kafka.bootstrap,
+            "SPANS_TOPIC": SPANS_TOPIC,
+            "JAEGER_QUERY_HTTP_PORT": str(jq_http),
+            "JAEGER_QUERY_GRPC_PORT": str(jq_grpc),
             "JAEGER_COLLECTOR_OTLP_PORT": str(jc_otlp),
-            "OTELCOL_GRPC_PORT": str(col_grpc), "OTELCOL_HTTP_PORT": str(col_http),
+            "OTELCOL_GRPC_PORT": str(col_grpc),
+            "OTELCOL_HTTP_PORT": str(col_http),
         }
         jaeger = os.environ.get("POLYTRACE_JAEGER_BIN") or str(GOBIN / "polytrace-jaeger")
         otelcol = os.environ.get("POLYTRACE_OTELCOL_BIN") or str(GOBIN / "polytrace-otelcol")
         for b in (jaeger, otelcol):
             if not os.access(b, os.X_OK):
                 raise DemoError(f"{b} missing: run tools/install-jaeger.sh and tools/install-otelcol.sh")
-        say("starting the OpenTelemetry Collector -> Jaeger v2 (collector role) -> Kafka -> Jaeger v2"
-            " (ingester role, memory storage, query API)")
+        say(
+            "starting the OpenTelemetry Collector -> Jaeger v2 (collector role) -> Kafka -> Jaeger v2"
+            " (ingester role, memory storage, query API)"
+        )
         configs = HERE / "configs"
         stages = [
             (self.spawn("jaeger-ingester", [jaeger, f"--config={configs / 'jaeger-ingester.yaml'}"], env), jq_http),
@@ -606,8 +677,9 @@ class Demo:
             result = {}
         except (urllib.error.URLError, OSError, ValueError):
             result = {}
-        count = sum(len(ss.get("spans", [])) for rs in result.get("resourceSpans", [])
-                    for ss in rs.get("scopeSpans", []))
+        count = sum(
+            len(ss.get("spans", [])) for rs in result.get("resourceSpans", []) for ss in rs.get("scopeSpans", [])
+        )
         return count, result
 
     def wait_in_jaeger(self, wanted: list[tuple[str, int]]) -> None:
@@ -643,8 +715,11 @@ class Demo:
         out_file.write_text("\n".join(lines) + "\n")
         self.result["files"]["traces"] = str(out_file)
         self.show(out_file)
-        say("in Jaeger: " + "  ".join(f"{self.jaeger_url}/trace/{t}" for t, _ in wanted[:1])
-            + f"  (API: {self.jaeger_url}/api/v3/traces/<trace id>)")
+        say(
+            "in Jaeger: "
+            + "  ".join(f"{self.jaeger_url}/trace/{t}" for t, _ in wanted[:1])
+            + f"  (API: {self.jaeger_url}/api/v3/traces/<trace id>)"
+        )
         if self.args.hold:
             say("Jaeger keeps serving until Ctrl-C (HOLD=1)")
             try:
@@ -656,8 +731,9 @@ class Demo:
     # -- result -----------------------------------------------------------------------------
     def show(self, traces: Path) -> None:
         svg = self.out / "waterfall.svg"
-        view = subprocess.run([str(self.cli()), "view", str(traces), "--svg", str(svg)],
-                              capture_output=True, text=True)
+        view = subprocess.run(
+            [str(self.cli()), "view", str(traces), "--svg", str(svg)], capture_output=True, text=True, check=False
+        )
         if view.returncode != 0:
             raise DemoError(f"polytrace view failed: {view.stderr}")
         print()
@@ -678,24 +754,45 @@ class Demo:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     default_mode = os.environ.get("PIPELINE") or (
-        "external" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "embedded")
-    ap.add_argument("--pipeline", choices=["embedded", "full", "external"], default=default_mode,
-                    help="where the spans go (default: $PIPELINE, else external when "
-                         "OTEL_EXPORTER_OTLP_ENDPOINT is set, else embedded)")
-    ap.add_argument("--out", default=os.environ.get("DEMO_OUT") or str(HERE / "out"),
-                    help="output directory, emptied first (default examples/polyglot-demo/out)")
-    ap.add_argument("--kafka-outage", type=float, default=float(os.environ.get("KAFKA_OUTAGE", "0")),
-                    metavar="SECONDS", help="stop the Kafka broker this long after the first order"
-                    " and place an order meanwhile (0: no outage)")
+        "external" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "embedded"
+    )
+    ap.add_argument(
+        "--pipeline",
+        choices=["embedded", "full", "external"],
+        default=default_mode,
+        help="where the spans go (default: $PIPELINE, else external when "
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set, else embedded)",
+    )
+    ap.add_argument(
+        "--out",
+        default=os.environ.get("DEMO_OUT") or str(HERE / "out"),
+        help="output directory, emptied first (default examples/polyglot-demo/out)",
+    )
+    ap.add_argument(
+        "--kafka-outage",
+        type=float,
+        default=float(os.environ.get("KAFKA_OUTAGE", "0")),
+        metavar="SECONDS",
+        help="stop the Kafka broker this long after the first order and place an order meanwhile (0: no outage)",
+    )
     ap.add_argument("--start-timeout", type=float, default=180.0)
     ap.add_argument("--flush-timeout", type=float, default=180.0)
-    ap.add_argument("--settle", type=float, default=3.0,
-                    help="full pipeline: seconds to wait after the last span arrived, for late duplicates")
-    ap.add_argument("--hold", action="store_true", default=os.environ.get("HOLD") == "1",
-                    help="full pipeline: keep Jaeger serving after the run until Ctrl-C")
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=3.0,
+        help="full pipeline: seconds to wait after the last span arrived, for late duplicates",
+    )
+    ap.add_argument(
+        "--hold",
+        action="store_true",
+        default=os.environ.get("HOLD") == "1",
+        help="full pipeline: keep Jaeger serving after the run until Ctrl-C",
+    )
     args = ap.parse_args(argv)
 
     def interrupted(signum, frame):

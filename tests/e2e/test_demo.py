@@ -40,7 +40,7 @@ ROOT = HERE.parent.parent
 DEMO = ROOT / "examples" / "polyglot-demo"
 sys.path.insert(0, str(HERE))
 
-import jaeger_query  # noqa: E402  (flatten_v3: OTLP JSON -> flat span dicts)
+import jaeger_query
 
 SERVICES = {"api-gateway", "order-service", "inventory-service", "payment-service", "notification-service"}
 
@@ -95,9 +95,15 @@ def match(spans: list[dict], shape: dict) -> tuple[dict[str, dict], list[str]]:
     found: dict[str, dict] = {}
     used: set[str] = set()
     for key, (service, kind, pattern, _parent, extra) in shape.items():
-        candidates = [s for s in spans if s["spanId"] not in used and s["service"] == service
-                      and s["kind"] == kind and re.search(pattern, s["name"])
-                      and (extra is None or extra[1] in str(s["attributes"].get(extra[0], "")))]
+        candidates = [
+            s
+            for s in spans
+            if s["spanId"] not in used
+            and s["service"] == service
+            and s["kind"] == kind
+            and re.search(pattern, s["name"])
+            and (extra is None or extra[1] in str(s["attributes"].get(extra[0], "")))
+        ]
         if len(candidates) != 1:
             problems.append(f"{key}: {len(candidates)} spans match {service} {kind} /{pattern}/")
             continue
@@ -112,8 +118,11 @@ def match(spans: list[dict], shape: dict) -> tuple[dict[str, dict], list[str]]:
 def check_trace(c: Checks, label: str, kind: str, trace_id: str, spans: list[dict], extra: dict) -> None:
     shape = SHAPES[kind]
     ids = [s["spanId"] for s in spans]
-    c.check(len(spans) == len(shape) and len(set(ids)) == len(ids),
-            f"{label}: exactly {len(shape)} spans, no duplicates", f"{len(spans)} spans, {len(set(ids))} distinct ids")
+    c.check(
+        len(spans) == len(shape) and len(set(ids)) == len(ids),
+        f"{label}: exactly {len(shape)} spans, no duplicates",
+        f"{len(spans)} spans, {len(set(ids))} distinct ids",
+    )
     c.check(bool(spans) and all(s["traceId"] == trace_id for s in spans), f"{label}: one trace id")
     found, problems = match(spans, shape)
     c.check(not problems, f"{label}: every expected span, once", "; ".join(problems))
@@ -121,8 +130,11 @@ def check_trace(c: Checks, label: str, kind: str, trace_id: str, spans: list[dic
     want_services = {v[0] for v in shape.values()}
     c.check(services == want_services, f"{label}: services {sorted(want_services)}", str(sorted(services)))
     bad_res = [] if spans else ["no spans"]
-    bad_res += [s["name"] for s in spans if s["resource"].get("service.version") != "0.1.0"
-               or s["resource"].get("deployment.environment") != "demo"]
+    bad_res += [
+        s["name"]
+        for s in spans
+        if s["resource"].get("service.version") != "0.1.0" or s["resource"].get("deployment.environment") != "demo"
+    ]
     c.check(not bad_res, f"{label}: service.version and deployment.environment on every span", str(bad_res))
     # Parent links.
     wrong = []
@@ -147,51 +159,81 @@ def check_trace(c: Checks, label: str, kind: str, trace_id: str, spans: list[dic
 
     if kind == "created":
         db = attrs("db")
-        c.check(db.get("db.system.name") == "h2database" and db.get("db.namespace") == "orders"
-                and db.get("db.query.text") == "INSERT INTO orders (id, sku, quantity, status) VALUES (?, ?, ?, ?)"
-                and db.get("db.query.summary") == "INSERT orders" and found.get("db", {}).get("name") == "INSERT orders",
-                f"{label}: database CLIENT span 'INSERT orders' with db.system.name, db.namespace, db.query.text,"
-                " db.query.summary", json.dumps(db))
+        c.check(
+            db.get("db.system.name") == "h2database"
+            and db.get("db.namespace") == "orders"
+            and db.get("db.query.text") == "INSERT INTO orders (id, sku, quantity, status) VALUES (?, ?, ?, ?)"
+            and db.get("db.query.summary") == "INSERT orders"
+            and found.get("db", {}).get("name") == "INSERT orders",
+            f"{label}: database CLIENT span 'INSERT orders' with db.system.name, db.namespace, db.query.text,"
+            " db.query.summary",
+            json.dumps(db),
+        )
         prod, cons = attrs("produce"), attrs("consume")
-        c.check(prod.get("messaging.system") == "kafka" and prod.get("messaging.destination.name") == "order.created"
-                and cons.get("messaging.system") == "kafka" and cons.get("messaging.operation.type") == "process"
-                and cons.get("messaging.consumer.group.name") == "notification-service",
-                f"{label}: Kafka PRODUCER/CONSUMER messaging attributes", json.dumps([prod, cons]))
+        c.check(
+            prod.get("messaging.system") == "kafka"
+            and prod.get("messaging.destination.name") == "order.created"
+            and cons.get("messaging.system") == "kafka"
+            and cons.get("messaging.operation.type") == "process"
+            and cons.get("messaging.consumer.group.name") == "notification-service",
+            f"{label}: Kafka PRODUCER/CONSUMER messaging attributes",
+            json.dumps([prod, cons]),
+        )
         links = found.get("consume", {}).get("links", [])
-        c.check(any(lk["spanId"] == found.get("produce", {}).get("spanId") for lk in links),
-                f"{label}: the CONSUMER span links to the producer's context", str(links))
+        c.check(
+            any(lk["spanId"] == found.get("produce", {}).get("spanId") for lk in links),
+            f"{label}: the CONSUMER span links to the producer's context",
+            str(links),
+        )
         pub = attrs("mqtt_pub")
-        c.check(pub.get("messaging.system") == "mqtt" and attrs("mqtt_sub").get("messaging.system") == "mqtt",
-                f"{label}: MQTT publish/subscriber spans", json.dumps(pub))
+        c.check(
+            pub.get("messaging.system") == "mqtt" and attrs("mqtt_sub").get("messaging.system") == "mqtt",
+            f"{label}: MQTT publish/subscriber spans",
+            json.dumps(pub),
+        )
         c.check(bool(spans) and all(s["status"]["code"] != "ERROR" for s in spans), f"{label}: no error status")
     elif kind == "refused":
         for key, exc_type in (("check", "OutOfStock"), ("create", "OrderRefused")):
             s = found.get(key, {})
             events = [e for e in s.get("events", []) if e["name"] == "exception"]
-            c.check(s.get("status", {}).get("code") == "ERROR" and len(events) == 1
-                    and exc_type in str(events[0]["attributes"].get("exception.type", ""))
-                    and "sku-umbrella" in str(events[0]["attributes"].get("exception.message", "")),
-                    f"{label}: {key} has an error status and an {exc_type} exception event",
-                    json.dumps({"status": s.get("status"), "events": s.get("events")}))
+            c.check(
+                s.get("status", {}).get("code") == "ERROR"
+                and len(events) == 1
+                and exc_type in str(events[0]["attributes"].get("exception.type", ""))
+                and "sku-umbrella" in str(events[0]["attributes"].get("exception.message", "")),
+                f"{label}: {key} has an error status and an {exc_type} exception event",
+                json.dumps({"status": s.get("status"), "events": s.get("events")}),
+            )
         for key in ("gw_client", "ord_inv"):
             s = found.get(key, {})
-            c.check(s.get("status", {}).get("code") == "ERROR" and s.get("attributes", {}).get("http.response.status_code") == 409,
-                    f"{label}: {key} (HTTP client, 409) has an error status", json.dumps(s.get("status")))
+            c.check(
+                s.get("status", {}).get("code") == "ERROR"
+                and s.get("attributes", {}).get("http.response.status_code") == 409,
+                f"{label}: {key} (HTTP client, 409) has an error status",
+                json.dumps(s.get("status")),
+            )
     if extra.get("client_trace_id"):
         c.check(trace_id == extra["client_trace_id"], f"{label}: the gateway continued the client's trace id")
         states = {f"{s['service']}/{s['name']}": s.get("traceState", "") for s in spans}
-        c.check(bool(spans) and all(v == extra.get("tracestate") for v in states.values()),
-                f"{label}: the client's tracestate {extra.get('tracestate')!r} on every span"
-                + (" (across HTTP, the Kafka record's headers and the MQTT user properties)" if kind == "created" else ""),
-                json.dumps(states))
+        c.check(
+            bool(spans) and all(v == extra.get("tracestate") for v in states.values()),
+            f"{label}: the client's tracestate {extra.get('tracestate')!r} on every span"
+            + (" (across HTTP, the Kafka record's headers and the MQTT user properties)" if kind == "created" else ""),
+            json.dumps(states),
+        )
         if kind == "created":
-            c.check(bool(extra.get("kafka_headers")) and extra["kafka_headers"] == ["traceparent", "tracestate"],
-                    f"{label}: the order.created record carried traceparent and tracestate headers",
-                    str(extra.get("kafka_headers")))
+            c.check(
+                bool(extra.get("kafka_headers")) and extra["kafka_headers"] == ["traceparent", "tracestate"],
+                f"{label}: the order.created record carried traceparent and tracestate headers",
+                str(extra.get("kafka_headers")),
+            )
     if kind == "lookup":
-        c.check(attrs("db").get("db.system.name") == "h2database"
-                and attrs("db").get("db.query.text") == "SELECT id, sku, quantity, status FROM orders WHERE id = ?",
-                f"{label}: the SELECT's database attributes", json.dumps(attrs("db")))
+        c.check(
+            attrs("db").get("db.system.name") == "h2database"
+            and attrs("db").get("db.query.text") == "SELECT id, sku, quantity, status FROM orders WHERE id = ?",
+            f"{label}: the SELECT's database attributes",
+            json.dumps(attrs("db")),
+        )
 
 
 def read_file(path: Path) -> list[dict]:
@@ -214,29 +256,41 @@ def check_run(c: Checks, mode: str, result: dict, spans: list[dict]) -> None:
     orders = result.get("orders", [])
     lookup = result.get("lookup", {})
     c.check(result.get("ok") is True, f"{mode}: the demo ran to the end", result.get("error", ""))
-    c.check(all(o["status"] == o["expected_status"] for o in orders) and lookup.get("status") == 200,
-            f"{mode}: {len(orders)} orders answered as expected (one refused with 409), lookup 200",
-            json.dumps([(o["sku"], o["status"]) for o in orders]))
+    c.check(
+        all(o["status"] == o["expected_status"] for o in orders) and lookup.get("status") == 200,
+        f"{mode}: {len(orders)} orders answered as expected (one refused with 409), lookup 200",
+        json.dumps([(o["sku"], o["status"]) for o in orders]),
+    )
     by_trace: dict[str, list[dict]] = {}
     for s in spans:
         by_trace.setdefault(s["traceId"], []).append(s)
-    wanted = [(o["trace_id"], o["kind"],
-               o["sku"] + (" (during the Kafka outage)" if o.get("during_outage") else "")
-               + (" (traced client)" if o.get("client_trace_id") else ""),
-               {**o, "kafka_headers": kafka_headers(result, o.get("order_id"))})
-              for o in orders]
+    wanted = [
+        (
+            o["trace_id"],
+            o["kind"],
+            o["sku"]
+            + (" (during the Kafka outage)" if o.get("during_outage") else "")
+            + (" (traced client)" if o.get("client_trace_id") else ""),
+            {**o, "kafka_headers": kafka_headers(result, o.get("order_id"))},
+        )
+        for o in orders
+    ]
     wanted.append((lookup.get("trace_id"), "lookup", "order lookup", lookup))
     expected_total = sum(len(SHAPES[k]) for _, k, _, _ in wanted)
     ids = [s["spanId"] for s in spans]
-    c.check(len(spans) == expected_total and len(set(ids)) == len(ids),
-            f"{mode}: {expected_total} spans in all, none lost or duplicated",
-            f"{len(spans)} spans, {len(set(ids))} distinct, traces {sorted(by_trace)}")
+    c.check(
+        len(spans) == expected_total and len(set(ids)) == len(ids),
+        f"{mode}: {expected_total} spans in all, none lost or duplicated",
+        f"{len(spans)} spans, {len(set(ids))} distinct, traces {sorted(by_trace)}",
+    )
     c.check(set(by_trace) == {t for t, _, _, _ in wanted}, f"{mode}: one trace per request and no other")
     for trace_id, kind, label, extra in wanted:
         check_trace(c, f"{mode} {label}", kind, trace_id, by_trace.get(trace_id, []), extra)
         if kind == "created":
-            c.check({s["service"] for s in by_trace.get(trace_id, [])} == SERVICES,
-                    f"{mode} {label}: spans from all five services")
+            c.check(
+                {s["service"] for s in by_trace.get(trace_id, [])} == SERVICES,
+                f"{mode} {label}: spans from all five services",
+            )
 
 
 def run_demo(mode: str, out: Path, outage: float) -> tuple[int, dict, float]:
@@ -247,7 +301,7 @@ def run_demo(mode: str, out: Path, outage: float) -> tuple[int, dict, float]:
     env.pop("PIPELINE", None)
     t0 = time.monotonic()
     print(f"---- demo.py --pipeline {mode}" + (f" --kafka-outage {outage}" if outage else ""), flush=True)
-    proc = subprocess.run(argv, env=env, timeout=900)
+    proc = subprocess.run(argv, env=env, timeout=900, check=False)
     took = time.monotonic() - t0
     result_path = out / "result.json"
     result = json.loads(result_path.read_text()) if result_path.exists() else {}
@@ -272,8 +326,11 @@ def no_leftovers(c: Checks, mode: str, result: dict) -> None:
     """Every process the demo started has exited."""
     pids = result.get("pids", {})
     alive = {name: pid for name, pid in pids.items() if pid_alive(pid)}
-    c.check(len(pids) >= 7 and not alive, f"{mode}: all {len(pids)} processes the demo started have exited",
-            f"still running: {alive}")
+    c.check(
+        len(pids) >= 7 and not alive,
+        f"{mode}: all {len(pids)} processes the demo started have exited",
+        f"still running: {alive}",
+    )
     logs = Path(result.get("files", {}).get("logs", "/nonexistent"))
     c.check(logs.is_dir() and any(logs.iterdir()), f"{mode}: logs of every process kept in {logs}")
 
@@ -296,20 +353,29 @@ def check_interrupt(c: Checks, out: Path) -> None:
             break
     rest = proc.communicate(timeout=180)[0]
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
-    c.check(seen and proc.returncode == 130 and result.get("error") == "interrupted",
-            "interrupted: demo.py stopped on SIGINT with status 130", f"status {proc.returncode}: {rest[-500:]}")
+    c.check(
+        seen and proc.returncode == 130 and result.get("error") == "interrupted",
+        "interrupted: demo.py stopped on SIGINT with status 130",
+        f"status {proc.returncode}: {rest[-500:]}",
+    )
     no_leftovers(c, "interrupted", result)
 
 
 def check_external(c: Checks, out: Path) -> None:
     """OTEL_EXPORTER_OTLP_ENDPOINT set: the services export there (here a `polytrace receive` of
     the test's own) and the demo starts no receiver of its own."""
-    cli = Path(os.environ.get("POLYTRACE_CLI") or Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug" / "polytrace")
+    cli = Path(
+        os.environ.get("POLYTRACE_CLI")
+        or Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target") / "debug" / "polytrace"
+    )
     out.mkdir(parents=True, exist_ok=True)
     traces = out / "external-receiver.jsonl"
     traces.unlink(missing_ok=True)
-    recv = subprocess.Popen([str(cli), "receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--out", str(traces)],
-                            stderr=subprocess.PIPE, text=True)
+    recv = subprocess.Popen(
+        [str(cli), "receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--out", str(traces)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert recv.stderr is not None
         line = recv.stderr.readline()
@@ -319,13 +385,18 @@ def check_external(c: Checks, out: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "PIPELINE"}
         env.update(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{m.group(1)}", OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
         print("---- demo.py with OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/gRPC to the test's receiver)", flush=True)
-        proc = subprocess.run([sys.executable, str(DEMO / "demo.py"), "--out", str(out / "demo")], env=env, timeout=900)
+        proc = subprocess.run(
+            [sys.executable, str(DEMO / "demo.py"), "--out", str(out / "demo")], env=env, timeout=900, check=False
+        )
     finally:
         recv.send_signal(signal.SIGTERM)
         recv.wait(30)
     result = json.loads((out / "demo" / "result.json").read_text()) if (out / "demo" / "result.json").exists() else {}
-    c.check(proc.returncode == 0 and result.get("mode") == "external" and "receiver" not in result.get("pids", {}),
-            "external: the demo ran in external mode without a receiver of its own", f"status {proc.returncode}")
+    c.check(
+        proc.returncode == 0 and result.get("mode") == "external" and "receiver" not in result.get("pids", {}),
+        "external: the demo ran in external mode without a receiver of its own",
+        f"status {proc.returncode}",
+    )
     check_run(c, "external", result, read_file(traces) if traces.exists() else [])
     no_leftovers(c, "external", result)
 
@@ -334,24 +405,48 @@ def check_configs(c: Checks) -> None:
     """The shipped configs (also the Elasticsearch ones, which cannot run here) pass the binaries'
     own `validate`; a misspelt key fails it (the check can fail)."""
     gobin = Path(os.environ.get("GOPATH") or Path.home() / "go") / "bin"
-    env = {**os.environ, "ES_SERVER_URLS": "http://127.0.0.1:9", "KAFKA_BROKER": "127.0.0.1:9",
-           "SPANS_TOPIC": "otlp_spans", "JAEGER_QUERY_HTTP_PORT": "1", "JAEGER_QUERY_GRPC_PORT": "2",
-           "JAEGER_COLLECTOR_OTLP_PORT": "3", "OTELCOL_GRPC_PORT": "4", "OTELCOL_HTTP_PORT": "5"}
+    env = {
+        **os.environ,
+        "ES_SERVER_URLS": "http://127.0.0.1:9",
+        "KAFKA_BROKER": "127.0.0.1:9",
+        "SPANS_TOPIC": "otlp_spans",
+        "JAEGER_QUERY_HTTP_PORT": "1",
+        "JAEGER_QUERY_GRPC_PORT": "2",
+        "JAEGER_COLLECTOR_OTLP_PORT": "3",
+        "OTELCOL_GRPC_PORT": "4",
+        "OTELCOL_HTTP_PORT": "5",
+    }
     configs = DEMO / "configs"
     for name in sorted(p.name for p in configs.glob("*.yaml")):
         binary = gobin / ("polytrace-otelcol" if name.startswith("otelcol") else "polytrace-jaeger")
-        r = subprocess.run([str(binary), "validate", f"--config={configs / name}"], env=env,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [str(binary), "validate", f"--config={configs / name}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         c.check(r.returncode == 0, f"configs/{name} passes {binary.name} validate", r.stderr[-400:])
     bad = Path(os.environ.get("TMPDIR", "/tmp")) / f"polytrace-bad-es-{os.getpid()}.yaml"
-    bad.write_text((configs / "jaeger-ingester-elasticsearch.yaml").read_text().replace("index_prefix:", "index_prefx:"))
+    bad.write_text(
+        (configs / "jaeger-ingester-elasticsearch.yaml").read_text().replace("index_prefix:", "index_prefx:")
+    )
     try:
-        r = subprocess.run([str(gobin / "polytrace-jaeger"), "validate", f"--config={bad}"], env=env,
-                           capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [str(gobin / "polytrace-jaeger"), "validate", f"--config={bad}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         bad.unlink()
-    c.check(r.returncode != 0 and "index_prefx" in r.stderr + r.stdout,
-            "a misspelt key in the Elasticsearch config fails validate")
+    c.check(
+        r.returncode != 0 and "index_prefx" in r.stderr + r.stdout,
+        "a misspelt key in the Elasticsearch config fails validate",
+    )
 
 
 def check_logs(c: Checks, mode: str, result: dict) -> None:
@@ -389,14 +484,23 @@ def main() -> int:
         if mode == "full":
             # Nothing more arrives later: read Jaeger's answer again is not possible (the demo
             # stopped it); the demo waited for the counts and the file holds what Jaeger had.
-            c.check(result.get("kafka_outage", {}).get("restarted_at", 0) > result.get("kafka_outage", {}).get("stopped_at", 1),
-                    f"full: the Kafka broker was stopped for {outage:.0f}s and restarted mid-run")
+            c.check(
+                result.get("kafka_outage", {}).get("restarted_at", 0)
+                > result.get("kafka_outage", {}).get("stopped_at", 1),
+                f"full: the Kafka broker was stopped for {outage:.0f}s and restarted mid-run",
+            )
         check_run(c, mode, result, spans)
         check_logs(c, mode, result)
         svg = Path(result.get("files", {}).get("svg", out / "missing.svg"))
         text = svg.read_text() if svg.exists() else ""
-        c.check(text.startswith("<svg") and all(s in text for s in SERVICES) and "kafka" in text and "mqtt" in text
-                and "✗" in text, f"{mode}: SVG waterfall {svg} names every service, both brokers and the error")
+        c.check(
+            text.startswith("<svg")
+            and all(s in text for s in SERVICES)
+            and "kafka" in text
+            and "mqtt" in text
+            and "✗" in text,
+            f"{mode}: SVG waterfall {svg} names every service, both brokers and the error",
+        )
         no_leftovers(c, mode, result)
     if args.mode == "both":
         check_external(c, Path(args.out) / "external")

@@ -19,9 +19,9 @@ flush. Log lines carry trace_id/span_id (opentelemetry-instrumentation-logging).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import json
 import signal
 import sys
 import threading
