@@ -26,6 +26,8 @@ FULL=0
 [ "${1:-}" = "--full" ] && FULL=1
 STEPS=$((6 + FULL))
 
+echo "== building what the demo needs: the first time on a fresh machine about 15 min on 2 cores"
+echo "   (+7.5 min for --full's Collector and Jaeger), afterwards seconds; each step says what it does"
 t_all=$(date +%s)
 step=0
 t_step=$t_all
@@ -57,7 +59,7 @@ begin "polytrace CLI: cargo build -p polytrace-cli (first run: ~2 min)"
 (cd "$ROOT" && cargo build -p polytrace-cli)
 done_step
 
-begin "Node: the binding's addon (cargo, release; first run: ~4 min) and the gateway's npm packages"
+begin "Node: the binding's addon (cargo, release; first run: ~6 min) and the gateway's npm packages"
 (cd "$ROOT/bindings/node" && node scripts/install.js)
 cd "$HERE/api-gateway"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -66,23 +68,31 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 done_step
 
-begin "Python: venv $VENV, pinned packages, the polytrace wheel (maturin; first run: ~4 min)"
+begin "Python: venv $VENV, pinned packages, the polytrace wheel (maturin; first run: ~3.5 min)"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+echo "   pip install -r requirements.txt"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt"
 if ! "$VENV/bin/python" -c 'import polytrace' 2>/dev/null; then
   # As bindings/python/test.sh builds it (the same cargo features), so CI builds it once.
+  # pip -v, filtered to cargo's progress: without it the ~3 min build would print nothing.
+  echo "   pip install ./bindings/python (maturin runs cargo build --release)"
   rm -f "$ROOT"/bindings/python/python/polytrace/_native*.so
+  set +e
   PATH="$VENV/bin:$PATH" MATURIN_PEP517_ARGS="--features testing" \
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps "$ROOT/bindings/python"
+    "$VENV/bin/python" -m pip install -v --disable-pip-version-check --no-build-isolation --no-deps \
+    "$ROOT/bindings/python" 2>&1 | grep --line-buffered -E "^ *(Compiling|Finished) |Successfully installed|error"
+  status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" = 0 ] || { echo "build.sh: pip install ./bindings/python failed (run it with -v to see why)" >&2; exit 1; }
 fi
 done_step
 
-begin "Erlang: the polytrace application and its NIF (rebar3 + cargo; first run: ~3 min)"
+begin "Erlang: the polytrace application and its NIF (rebar3 + cargo; first run: ~2 min)"
 # The profile and features of bindings/erlang/test.sh, so CI builds the NIF once.
 (cd "$ROOT/bindings/erlang/polytrace" && POLYTRACE_NIF_PROFILE=dev POLYTRACE_NIF_FEATURES=testing rebar3 compile)
 done_step
 
-begin "JVM: one Maven run — the Java binding (cargo, release), order-service, Kafka broker classpath (first run: ~5 min)"
+begin "JVM: one Maven run — the Java binding (cargo, release), order-service, Kafka broker classpath (first run: ~2 min, more while Maven downloads into ~/.m2)"
 cd "$HERE"
 set +e
 mvn -B -ntp -DskipTests package | grep --line-buffered -E "Building |BUILD|ERROR|polytrace: |Compiling [0-9]+ source"

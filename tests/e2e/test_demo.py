@@ -18,9 +18,9 @@ record's traceparent) and MQTT (the user properties); the failing order's spans 
 status and exception event; the database span's semantic-convention attributes; the order lookup
 continuing the client's traceparent and tracestate; and exact span counts (nothing lost, nothing
 duplicated), in the receiver's file and in Jaeger; every process the demo started is gone
-afterwards, also after a Ctrl-C; the shipped Collector/Jaeger configs (the Elasticsearch ones,
-which cannot run here, included) pass the binaries' `validate`. Prints one line per check and
-`N passed, M failed`. Needs what examples/polyglot-demo/build.sh --full builds.
+afterwards, also after a Ctrl-C and after a failure while starting; the shipped Collector/Jaeger
+configs (the Elasticsearch ones, which cannot run here, included) pass the binaries' `validate`.
+Prints one line per check and `N passed, M failed`. Needs what examples/polyglot-demo/build.sh --full builds.
 """
 
 from __future__ import annotations
@@ -361,6 +361,29 @@ def check_interrupt(c: Checks, out: Path) -> None:
     no_leftovers(c, "interrupted", result)
 
 
+def check_failure(c: Checks, out: Path) -> None:
+    """A failure mid-start (a start deadline no broker and JVM can meet): the demo says what
+    failed, exits 1 and stops every process it had started."""
+    argv = [sys.executable, str(DEMO / "demo.py"), "--pipeline", "embedded", "--out", str(out), "--start-timeout", "2"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "PIPELINE"}
+    print("---- demo.py --start-timeout 2 (must fail while starting)", flush=True)
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
+    error = result.get("error", "")
+    c.check(
+        proc.returncode == 1 and "in time" in error and "FAILED: " in proc.stdout,
+        "failure: demo.py reports the start timeout and exits 1",
+        f"status {proc.returncode}, error {error!r}: {proc.stdout[-500:]}",
+    )
+    pids = result.get("pids", {})
+    alive = {name: pid for name, pid in pids.items() if pid_alive(pid)}
+    c.check(
+        {"kafka", "mosquitto", "receiver"} <= set(pids) and not alive,
+        f"failure: all {len(pids)} processes started before the failure have exited",
+        f"started {sorted(pids)}, still running: {alive}",
+    )
+
+
 def check_external(c: Checks, out: Path) -> None:
     """OTEL_EXPORTER_OTLP_ENDPOINT set: the services export there (here a `polytrace receive` of
     the test's own) and the demo starts no receiver of its own."""
@@ -505,6 +528,7 @@ def main() -> int:
     if args.mode == "both":
         check_external(c, Path(args.out) / "external")
         check_interrupt(c, Path(args.out) / "interrupted")
+        check_failure(c, Path(args.out) / "failed")
     print(f"{c.passed} passed, {c.failed} failed")
     return 0 if c.failed == 0 else 1
 
