@@ -34,7 +34,9 @@
     testing_error/1,
     testing_json/1,
     testing_json_lines/1,
-    testing_resolve/2
+    testing_resolve/2,
+    testing_sleep/1,
+    testing_nif_timing/1
 ]).
 
 -on_load(init/0).
@@ -102,3 +104,5 @@ testing_error(_Kind) -> ?STUB.
 testing_json(_Path) -> ?STUB.
 testing_json_lines(_Path) -> ?STUB.
 testing_resolve(_Options, _Env) -> ?STUB.
+testing_sleep(_Ms) -> ?STUB.
+testing_nif_timing(_What) -> ?STUB.

@@ -61,8 +61,15 @@ pub type Outcome<T> = Result<T, Failure>;
 /// Runs an entry point's body with panics caught: `Ok(term)` is returned as is, a core error as
 /// `{error, {Kind, Message}}` (a panic as kind `internal`), a wrong term as `badarg`.
 #[inline]
+#[track_caller]
 pub fn guard<'a>(env: Env<'a>, f: impl FnOnce() -> Outcome<Term<'a>>) -> NifResult<Term<'a>> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    #[cfg(feature = "testing")]
+    let caught = crate::timing::timed(std::panic::Location::caller(), || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+    });
+    #[cfg(not(feature = "testing"))]
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    match caught {
         Ok(Ok(t)) => Ok(t),
         Ok(Err(Failure::Core(e))) => Ok(to_term(env, &e)),
         Ok(Err(Failure::BadArg)) => Err(rustler::Error::BadArg),

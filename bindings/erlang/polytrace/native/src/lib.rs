@@ -13,6 +13,8 @@ mod provider;
 mod record;
 #[cfg(feature = "testing")]
 mod testing;
+#[cfg(feature = "testing")]
+mod timing;
 
 fn load(_env: rustler::Env<'_>, _info: rustler::Term<'_>) -> bool {
     diag::install();

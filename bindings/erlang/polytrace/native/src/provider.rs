@@ -125,14 +125,14 @@ fn caps<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
 
 /// A new trace id (16 bytes) from the core's generator.
 #[rustler::nif]
-fn new_trace_id(env: Env<'_>) -> Term<'_> {
-    convert::binary(env, &api::new_trace_id().0)
+fn new_trace_id(env: Env<'_>) -> NifResult<Term<'_>> {
+    guard(env, || Ok(convert::binary(env, &api::new_trace_id().0)))
 }
 
 /// A new span id (8 bytes) from the core's generator.
 #[rustler::nif]
-fn new_span_id(env: Env<'_>) -> Term<'_> {
-    convert::binary(env, &api::new_span_id().0)
+fn new_span_id(env: Env<'_>) -> NifResult<Term<'_>> {
+    guard(env, || Ok(convert::binary(env, &api::new_span_id().0)))
 }
 
 /// A recording child span's new span id; counts it started.
