@@ -13,7 +13,7 @@
     trace_id :: <<_:128>>,
     span_id :: <<_:64>>,
     flags :: 0..255,
-    tracestate :: binary(),
+    tracestate :: undefined | binary(),
     parent :: undefined | <<_:64>>,
     remote :: boolean(),
     kind :: 0..4,
@@ -41,10 +41,10 @@
 }).
 
 -define(STATE_KEY, '$polytrace_state').
-%% The process dictionary key of a live span: the top 59 bits of its (random) span id, a small
-%% integer, which the process dictionary hashes for free (a key holding the id's binary costs a
+%% The process dictionary key of a live span: a 59-bit small integer folded from its (random)
+%% span id, which the process dictionary hashes for free (a key holding the id's binary costs a
 %% hash of its bytes on each of a span's calls: 7 % of a W1 span's CPU). Every lookup also
-%% matches the span id, so two live spans of one process whose ids share their top 59 bits (a
+%% matches the span id, so two live spans of one process whose ids fold to the same key (a
 %% chance of 2^-59 per pair) cannot mix: the older one stops recording.
 %% (polytrace:live_key/1 computes it.)
 -define(CURRENT_KEY, '$polytrace_span').

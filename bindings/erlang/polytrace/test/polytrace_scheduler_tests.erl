@@ -33,8 +33,9 @@
 
 -define(PROCESSES, 32).
 -define(SPANS, 300).
-%% "Well under 1 ms": no NIF call computes this long.
--define(MAX_CPU_US, 250).
+%% "Well under 1 ms": no NIF call computes this long (the longest seen here: 225 us, a span
+%% hand-over while the machine was at load 15).
+-define(MAX_CPU_US, 500).
 %% At most one call in this many of a NIF takes 1 ms of its own (see above).
 -define(SLOW_ONE_IN, 1000).
 -define(DIRTY_NIFS, [provider_new, force_flush, shutdown, testing_json, testing_json_lines]).

@@ -24,16 +24,14 @@ pub struct ProviderRes {
 #[rustler::resource_impl]
 impl rustler::Resource for ProviderRes {}
 
-/// A tracer (instrumentation scope) and its provider, as every live span carries it.
+/// A tracer (instrumentation scope) and its provider, as every live span carries it (the
+/// handle is [`crate::handle`]'s resource).
 pub struct TracerRes {
     /// The scope's tracer.
     pub tracer: Tracer,
     /// Its provider (to count plan-started spans).
     pub provider: Provider,
 }
-
-#[rustler::resource_impl]
-impl rustler::Resource for TracerRes {}
 
 fn provider_of<'a>(term: Term<'a>) -> Outcome<&'a ProviderRes> {
     term.try_get_resource::<ProviderRes>()
@@ -43,7 +41,7 @@ fn provider_of<'a>(term: Term<'a>) -> Outcome<&'a ProviderRes> {
 /// The tracer resource of a term.
 #[inline]
 pub fn tracer_of<'a>(term: Term<'a>) -> Outcome<&'a TracerRes> {
-    term.try_get_resource::<TracerRes>().ok_or(Failure::BadArg)
+    crate::handle::get(term).ok_or(Failure::BadArg)
 }
 
 fn timeout(ms: u64) -> Duration {
@@ -91,11 +89,13 @@ fn tracer<'a>(
         let tracer = p
             .provider
             .tracer(name, optional(version), optional(schema_url), vec![]);
-        Ok(ResourceArc::new(TracerRes {
-            tracer,
-            provider: p.provider.clone(),
-        })
-        .encode(env))
+        Ok(crate::handle::make(
+            env,
+            TracerRes {
+                tracer,
+                provider: p.provider.clone(),
+            },
+        ))
     })
 }
 
