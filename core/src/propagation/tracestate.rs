@@ -134,8 +134,9 @@ impl TraceState {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an invalid key or
-    /// value, a duplicated key or more than 32 entries: the same things that make a received
-    /// header invalid.
+    /// value or more than 32 entries (what makes a received header invalid), and for a
+    /// duplicated key, which a sender must not produce ("Adding a key/value pair MUST NOT result
+    /// in the same key being present multiple times").
     pub fn from_entries(entries: Vec<(String, String)>) -> Result<TraceState> {
         if entries.len() > MAX_TRACESTATE_ENTRIES {
             return Err(Error::invalid_argument(format!(
