@@ -138,10 +138,11 @@ pub const POLYTRACE_SPAN_ID_HEX_SIZE: usize = 17;
 /// characters (no allocation: the log-line accessor runs once per log line).
 #[inline(always)]
 fn hex_into(id: &[u8], out: &mut [c_char]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(id) {
-        pair[0] = HEX[usize::from(b >> 4)] as c_char;
-        pair[1] = HEX[usize::from(b & 0x0f)] as c_char;
+    let mut hex = [0u8; 32];
+    let hex = &mut hex[..2 * id.len().min(16)];
+    polytrace_core::hex::encode_lower(id, hex);
+    for (o, &h) in out.iter_mut().zip(hex.iter()) {
+        *o = h as c_char;
     }
     if let Some(nul) = out.get_mut(2 * id.len()) {
         *nul = 0;
@@ -878,14 +879,17 @@ pub unsafe extern "C" fn polytrace_span_record_exception(
 ) -> *mut polytrace_error_t {
     call("polytrace_span_record_exception", || {
         update(span, |s| {
-            // SAFETY (all four): forwarded.
+            // SAFETY: forwarded: the caller promises each pointer is valid for its length.
             let type_name = unsafe { convert::text(type_name, type_name_len, "type_name") }?;
+            // SAFETY: as above.
             let message = unsafe { convert::text(message, message_len, "message") }?;
             let stacktrace = if stacktrace.is_null() {
                 None
             } else {
+                // SAFETY: as above.
                 Some(unsafe { convert::text(stacktrace, stacktrace_len, "stacktrace") }?)
             };
+            // SAFETY: as above.
             let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
             s.record_exception(Exception {
                 type_name: type_name.to_owned(),
@@ -1141,7 +1145,7 @@ unsafe fn get_ids_hex_slow(
     out_trace_flags: *mut u8,
 ) -> *mut polytrace_error_t {
     call("polytrace_span_get_ids_hex", || {
-        // SAFETY (block): the caller promises each non-NULL place is valid for its length.
+        // SAFETY: the caller promises each non-NULL place is valid for its length.
         unsafe {
             if !trace_id_hex.is_null() && trace_id_hex_len > 0 {
                 trace_id_hex.write(0);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn every_entry_point_tolerates_null() {
-    // SAFETY (whole test): NULL is what is being tested; other pointers are valid.
+    // SAFETY: (whole test) NULL is what is being tested; other pointers are valid.
     unsafe {
         let mut p = null_mut();
         invalid(polytrace_provider_new(null(), 0, null_mut()));
@@ -199,7 +199,7 @@ fn null_arguments_on_live_handles() {
     let p = provider();
     let t = tracer(p);
     let sp = span(t, "live");
-    // SAFETY (whole block): NULL arguments with valid handles.
+    // SAFETY: (whole block) NULL arguments with valid handles.
     unsafe {
         invalid(polytrace_provider_stats(p, null_mut()));
         let mut c = null_mut();
@@ -329,7 +329,7 @@ fn null_arguments_on_live_handles() {
 fn span_lifecycle_and_stats() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): valid handles and arrays.
+    // SAFETY: (whole block) valid handles and arrays.
     unsafe {
         let root = span(t, "root");
         assert!(polytrace_span_is_recording(root));
@@ -613,7 +613,7 @@ unsafe extern "C" fn count_reports(
 fn double_free_and_stale_handles_are_harmless() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): freed handles are what is tested; they are never dereferenced.
+    // SAFETY: (whole block) freed handles are what is tested; they are never dereferenced.
     unsafe {
         polytrace_diag_set_handler(Some(count_reports), null_mut());
         let a = span(t, "a");
@@ -685,7 +685,7 @@ fn double_free_and_stale_handles_are_harmless() {
 fn inject_extract_round_trip() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): valid handles and buffers.
+    // SAFETY: (whole block) valid handles and buffers.
     unsafe {
         let carrier = [
             polytrace_kv_t {
@@ -991,7 +991,7 @@ fn links_trace_state_and_keys_reach_the_exporter() {
     let (p, path) = file_provider("links");
     let first_id;
     let linked_id;
-    // SAFETY (whole test): valid handles, strings and out-pointers, except where the test
+    // SAFETY: (whole test) valid handles, strings and out-pointers, except where the test
     // passes invalid ones on purpose.
     unsafe {
         let t = tracer(p);
@@ -1280,7 +1280,7 @@ fn exported_ids(json: &str, name: &str) -> (String, String, String) {
 fn log_ids_are_the_exported_span_ids() {
     let (p, path) = file_provider("logs");
     let (root_line, child_line, ended_line, unsampled_line);
-    // SAFETY (whole block): valid handles, strings, buffers and out-pointers.
+    // SAFETY: (whole block) valid handles, strings, buffers and out-pointers.
     unsafe {
         let t = tracer(p);
         let root = span(t, "handle-request");
