@@ -574,12 +574,9 @@ set_attribute(#span_ctx{is_recording = true, span_id = Id}, Key, Value) ->
         undefined ->
             false
     end;
-set_attribute(#span_ctx{}, _, _) ->
-    false;
-set_attribute(undefined, _, _) ->
-    false;
-set_attribute(Other, Key, Value) ->
-    ?BADARG([Other, Key, Value], 1, "not a span_ctx").
+set_attribute(SpanCtx, Key, Value) ->
+    %% Not recording (false) or not a span_ctx (badarg).
+    update(SpanCtx, fun(S) -> S end, {set_attribute, [SpanCtx, Key, Value]}).
 
 %% @doc Sets attributes (a map or a list of {Key, Value}) on the current span.
 -spec set_attributes(attributes()) -> boolean().

@@ -107,9 +107,14 @@ fn tracer<'a>(
 fn plan<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let table = provider_of(provider)?.provider.start_plan().to_table();
-        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
-        Ok(rustler::types::tuple::make_tuple(env, &terms))
+        Ok(tuple_of(env, &table))
     })
+}
+
+/// A tuple of the values.
+fn tuple_of<'a>(env: Env<'a>, values: &[impl Encoder]) -> Term<'a> {
+    let terms: Vec<Term<'a>> = values.iter().map(|x| x.encode(env)).collect();
+    rustler::types::tuple::make_tuple(env, &terms)
 }
 
 /// The caps a live span applies on the Erlang side, `{Attributes, Events, Links, StatusCalls}`
@@ -118,8 +123,7 @@ fn plan<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
 fn caps<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let table = provider_of(provider)?.provider.caps().to_table();
-        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
-        Ok(rustler::types::tuple::make_tuple(env, &terms))
+        Ok(tuple_of(env, &table))
     })
 }
 
