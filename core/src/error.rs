@@ -192,8 +192,10 @@ impl Error {
         self.detail.as_ref().map(|d| d.problem)
     }
 
-    /// The option a configuration error is about, as the caller spelled it (`maxQueueSize`);
-    /// `None` when [`config_problem`](Self::config_problem) is `None`.
+    /// The option a configuration error is about, as the caller spelled it (`maxQueueSize`),
+    /// except for [`ConfigProblem::DuplicateOption`], where it is the canonical name (the
+    /// caller spelled it two ways); `None` when [`config_problem`](Self::config_problem) is
+    /// `None`.
     pub fn option(&self) -> Option<&str> {
         self.detail.as_ref().map(|d| &*d.option)
     }

@@ -118,9 +118,11 @@ impl<'a> Resolver<'a> {
             };
             let canonical = row.name;
             if let Some((first, _)) = map.insert(canonical, (given.as_str(), value)) {
+                // The canonical name: which of the two spellings came second depends on the
+                // host's map order.
                 return Err(Error::config(
                     ConfigProblem::DuplicateOption,
-                    given,
+                    canonical,
                     Some(canonical),
                     format!(
                         "configuration option \"{canonical}\" was given twice (as \"{first}\" \
@@ -660,7 +662,7 @@ mod tests {
             ("service-name", OptionValue::Str("b".into())),
         ]);
         assert_eq!(p, ConfigProblem::DuplicateOption);
-        assert_eq!(given.as_deref(), Some("service-name"));
+        assert_eq!(given.as_deref(), Some("service_name"));
         assert_eq!(canonical, Some("service_name"));
     }
 
