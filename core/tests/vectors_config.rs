@@ -243,7 +243,10 @@ fn every_variable_of_the_table_of_options_is_exercised_by_a_vector() {
         .flat_map(|o| o.env.iter().map(|v| v.name))
         .filter(|v| !used.contains(*v))
         .collect();
-    assert!(missing.is_empty(), "variables without a vector: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "variables without a vector: {missing:?}"
+    );
 }
 
 #[test]
