@@ -19,13 +19,16 @@ pub struct Stats {
     pub dropped_export_failed: u64,
     /// Dropped because they ended after shutdown.
     pub dropped_shutdown: u64,
+    /// Lost in a finished-span batch from a binding that the core could not read (a bug in a
+    /// binding, never the user's input).
+    pub dropped_invalid: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
 }
 
 impl Stats {
     /// The counters as (name, value) pairs, for bindings that build a host dict/map.
-    pub fn to_pairs(&self) -> [(&'static str, u64); 8] {
+    pub fn to_pairs(&self) -> [(&'static str, u64); 9] {
         [
             ("spans_started", self.spans_started),
             ("spans_ended", self.spans_ended),
@@ -34,6 +37,7 @@ impl Stats {
             ("dropped_queue_full", self.dropped_queue_full),
             ("dropped_export_failed", self.dropped_export_failed),
             ("dropped_shutdown", self.dropped_shutdown),
+            ("dropped_invalid", self.dropped_invalid),
             ("export_failures", self.export_failures),
         ]
     }
@@ -53,6 +57,7 @@ pub(crate) struct Counters {
     pub ended: Padded,
     pub dropped_queue_full: Padded,
     pub dropped_shutdown: Padded,
+    pub dropped_invalid: Padded,
     pub exported: Padded,
     pub dropped_export_failed: Padded,
     pub export_failures: Padded,
@@ -63,14 +68,16 @@ impl Counters {
         let q = self.dropped_queue_full.0.load(Relaxed);
         let e = self.dropped_export_failed.0.load(Relaxed);
         let s = self.dropped_shutdown.0.load(Relaxed);
+        let i = self.dropped_invalid.0.load(Relaxed);
         Stats {
             spans_started: self.started.0.load(Relaxed),
             spans_ended: self.ended.0.load(Relaxed),
             spans_exported: self.exported.0.load(Relaxed),
-            spans_dropped: q + e + s,
+            spans_dropped: q + e + s + i,
             dropped_queue_full: q,
             dropped_export_failed: e,
             dropped_shutdown: s,
+            dropped_invalid: i,
             export_failures: self.export_failures.0.load(Relaxed),
         }
     }
@@ -102,6 +109,7 @@ impl Counters {
             &self.dropped_queue_full,
             &self.dropped_export_failed,
             &self.dropped_shutdown,
+            &self.dropped_invalid,
             &self.export_failures,
         ] {
             c.0.store(0, Relaxed);
