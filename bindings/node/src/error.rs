@@ -62,22 +62,26 @@ fn is_type_error(problem: ConfigProblem) -> bool {
 /// A core error as entry points that have the `Env` throw it: a configuration error about one
 /// option is a `TypeError` or `RangeError` (see [`is_type_error`]) with `code:
 /// 'InvalidConfig'`, `option` (the name as the caller spelled it) and `problem` (the core's
-/// [`ConfigProblem`] name) and a message starting `polytrace: `; any other error is what
-/// [`to_js`] makes.
+/// [`ConfigProblem`] name); a configuration error found later (a TLS file that cannot be read
+/// when the exporter is built) is a `RangeError` with `code: 'InvalidConfig'` only. Both have
+/// a message starting `polytrace: `. Any other error is what [`to_js`] makes.
 pub fn throw(env: &Env, e: CoreError) -> JsError {
-    let Some(problem) = e.config_problem() else {
+    if e.kind() != ErrorKind::InvalidConfig {
         return to_js(e);
-    };
+    }
+    let problem = e.config_problem();
     let message = format!("polytrace: {}", e.message());
     let base = napi::Error::new(Code(kind_code(e.kind())), message);
-    let value = if is_type_error(problem) {
+    let value = if problem.is_some_and(is_type_error) {
         JsTypeError::from(base).into_unknown(*env)
     } else {
         JsRangeError::from(base).into_unknown(*env)
     };
     let thrown = value.coerce_to_object().and_then(|mut obj: Object| {
-        obj.set_named_property("option", e.option().unwrap_or_default())?;
-        obj.set_named_property("problem", problem.name())?;
+        if let (Some(problem), Some(option)) = (problem, e.option()) {
+            obj.set_named_property("option", option)?;
+            obj.set_named_property("problem", problem.name())?;
+        }
         env.throw(obj)
     });
     match thrown {

@@ -98,6 +98,10 @@ def test_other_errors_have_no_config_detail():
     with pytest.raises(polytrace.ConfigError) as ei:
         _native._testing_error("InvalidConfig")
     assert (ei.value.problem, ei.value.option) == (None, None)
+    # Found after the options were checked: the exporter reads its TLS files when it is built.
+    with pytest.raises(polytrace.ConfigError, match="/nonexistent/polytrace-ca.pem") as ei:
+        polytrace.TracerProvider(exporter="otlp", certificate="/nonexistent/polytrace-ca.pem")
+    assert (ei.value.problem, ei.value.option) == (None, None)
 
 
 def test_option_types_are_converted(tmp_path):
