@@ -138,10 +138,11 @@ pub const POLYTRACE_SPAN_ID_HEX_SIZE: usize = 17;
 /// characters (no allocation: the log-line accessor runs once per log line).
 #[inline(always)]
 fn hex_into(id: &[u8], out: &mut [c_char]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(id) {
-        pair[0] = HEX[usize::from(b >> 4)] as c_char;
-        pair[1] = HEX[usize::from(b & 0x0f)] as c_char;
+    let mut hex = [0u8; 32];
+    let hex = &mut hex[..2 * id.len().min(16)];
+    polytrace_core::hex::encode_lower(id, hex);
+    for (o, &h) in out.iter_mut().zip(hex.iter()) {
+        *o = h as c_char;
     }
     if let Some(nul) = out.get_mut(2 * id.len()) {
         *nul = 0;
