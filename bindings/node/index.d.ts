@@ -67,8 +67,11 @@ export type RegisterOptions = {
 export class TracerProvider implements otel.TracerProvider {
     /**
      * @param {ProviderOptions} [opts]
-     * @throws {TypeError} an unknown option or a value of the wrong type (the message names it)
-     * @throws {RangeError} a value the option does not accept (the message names it)
+     * @throws {TypeError} an unknown option, the same option twice or a value of a type the option
+     *   never takes; `code` is `'InvalidConfig'`, `option` the option's name, `problem` the core's
+     *   `'UnknownOption'`, `'DuplicateOption'` or `'WrongType'`
+     * @throws {RangeError} a value the option does not accept (`problem: 'BadValue'`; `code` and
+     *   `option` as above)
      */
     constructor(opts?: ProviderOptions);
     /**

@@ -68,8 +68,9 @@ fn new_provider(
 /// its variable). Option names are the core's (`service_name`, `exporter`, `endpoint`,
 /// `protocol`, `sampler`, `max_queue_size`, ...; camelCase accepted; see
 /// `docs/configuration.md`); every value is a string parsed like the environment variable. An
-/// unknown option or bad value is an `InvalidConfig` error; a bad environment value is only a
-/// warning (diagnostics handler) and its default is used.
+/// unknown option or bad value is an `InvalidConfig` error (`polytrace_error_config_problem`
+/// and `polytrace_error_option` say what is wrong and with which option); a bad environment
+/// value is only a warning (diagnostics handler) and its default is used.
 ///
 /// Ownership: borrows `options`. On success `*out_provider` is a new provider the caller owns
 /// (shut it down, then free it with `polytrace_provider_free`); on error it is NULL.
