@@ -86,7 +86,9 @@ start() ->
 %% @doc Starts the pipeline: Config (a map of option names, snake_case atoms as in
 %% docs/configuration.md) over the application environment ({polytrace, [...]}) over the OTEL_*
 %% environment variables. {error, {nif_not_loaded, File, Reason}} when the native library cannot
-%% be loaded; {error, {invalid_config, Message}} for a bad option; {error, already_started}
+%% be loaded; {error, {invalid_config, Message, #{problem => Problem, option => Name}}} for a
+%% bad option (Problem: unknown_option, duplicate_option, wrong_type or bad_value; Name a binary),
+%% {error, {invalid_config, Message}} for a configuration error found later; {error, already_started}
 %% while a pipeline runs (shutdown/0 first).
 -spec start(#{atom() | binary() => term()} | [{atom(), term()}]) -> ok | {error, term()}.
 start(Config) when is_list(Config) ->

@@ -8,7 +8,7 @@
 
 -export([load_error/0, library_path/0]).
 -export([
-    provider_new/1,
+    provider_new/2,
     tracer/4,
     plan/1,
     caps/1,
@@ -79,7 +79,7 @@ load_error() ->
 
 -define(STUB, erlang:nif_error(nif_not_loaded)).
 
-provider_new(_Options) -> ?STUB.
+provider_new(_Options, _Defaults) -> ?STUB.
 tracer(_Provider, _Name, _Version, _SchemaUrl) -> ?STUB.
 plan(_Provider) -> ?STUB.
 caps(_Provider) -> ?STUB.

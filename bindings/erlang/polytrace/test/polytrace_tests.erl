@@ -484,12 +484,28 @@ errors_test_() ->
             ],
             [?assertMatch({error, {Atom, Msg}} when is_binary(Msg), polytrace_nif:testing_error(Name)) || {Name, Atom} <- Kinds]
         end},
-        {"a bad option is {error, {invalid_config, Message}} naming it", fun() ->
+        {"a bad option is {error, {invalid_config, Message, #{problem, option}}} naming it", fun() ->
             ok = polytrace:shutdown(),
-            {error, {invalid_config, M}} = polytrace:start(#{max_queue_size => <<"lots">>}),
+            {error, {invalid_config, M, D}} = polytrace:start(#{max_queue_size => <<"lots">>}),
             ?assertNotEqual(nomatch, binary:match(M, <<"max_queue_size">>)),
-            {error, {invalid_config, M2}} = polytrace:start(#{no_such_option => 1}),
-            ?assertNotEqual(nomatch, binary:match(M2, <<"no_such_option">>))
+            ?assertEqual(#{problem => bad_value, option => <<"max_queue_size">>}, D),
+            {error, {invalid_config, M2, D2}} = polytrace:start(#{no_such_option => 1}),
+            ?assertNotEqual(nomatch, binary:match(M2, <<"no_such_option">>)),
+            ?assertEqual(#{problem => unknown_option, option => <<"no_such_option">>}, D2),
+            %% An Erlang value with no option form (a tuple): wrong_type, found by the binding.
+            ?assertMatch(
+                {error, {invalid_config, _, #{problem := wrong_type, option := <<"service_name">>}}},
+                polytrace:start(#{service_name => {not_a, name}})
+            ),
+            %% Two spellings of one option: the canonical name.
+            ?assertMatch(
+                {error, {invalid_config, _, #{problem := duplicate_option, option := <<"max_queue_size">>}}},
+                polytrace:start([{max_queue_size, 10}, {<<"maxQueueSize">>, 10}])
+            ),
+            %% The binding's own default (sdk_language) yields to the user's in any spelling.
+            ok = polytrace:start(#{<<"sdkLanguage">> => <<"elixir">>, exporter => none}),
+            ?assertEqual(<<"elixir">>, proplists:get_value(<<"sdk_language">>, polytrace:effective_config())),
+            ok = polytrace:shutdown()
         end},
         {"options come from the application environment under start/1's map", fun() ->
             ok = polytrace:shutdown(),
@@ -502,7 +518,11 @@ errors_test_() ->
                 ?assertEqual(<<"100">>, proplists:get_value(<<"max_queue_size">>, C)),
                 ok = polytrace:shutdown(),
                 ok = polytrace:start(#{service_name => <<"from-map">>}),
-                ?assertEqual(<<"from-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config()))
+                ?assertEqual(<<"from-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config())),
+                ok = polytrace:shutdown(),
+                %% The map wins in any spelling (not a duplicate_option error).
+                ok = polytrace:start(#{<<"serviceName">> => <<"camel-map">>}),
+                ?assertEqual(<<"camel-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config()))
             after
                 application:unset_env(polytrace, service_name),
                 application:unset_env(polytrace, exporter),

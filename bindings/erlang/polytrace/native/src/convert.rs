@@ -548,9 +548,13 @@ pub fn options(term: Term<'_>) -> Result<Vec<(String, OptionValue)>, crate::erro
     let mut one = |k: Term<'_>, v: Term<'_>| -> Result<(), crate::error::Failure> {
         let name = string(k).ok_or(crate::error::Failure::BadArg)?;
         let value = option_value(v).ok_or_else(|| {
-            polytrace_core::Error::invalid_config(format!(
-                "option '{name}': the value is not a string, atom, number, boolean, list of strings or map of strings"
-            ))
+            polytrace_core::config::option_error(
+                polytrace_core::ConfigProblem::WrongType,
+                &name,
+                format!(
+                    "option '{name}': the value is not a string, atom, number, boolean, list of strings or map of strings"
+                ),
+            )
         })?;
         out.push((name, value));
         Ok(())

@@ -48,18 +48,21 @@ fn timeout(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// `{ok, Provider}` from options over the `OTEL_*` environment, or `{error, {invalid_config,
-/// Message}}`. Dirty: building a pipeline starts its threads.
+/// `{ok, Provider}` from options over the application environment's (`Defaults`: an option
+/// there counts unless `Options` gives it in any spelling) over the `OTEL_*` environment, or
+/// `{error, {invalid_config, ...}}`. Dirty: building a pipeline starts its threads.
 #[rustler::nif(schedule = "DirtyIo")]
-fn provider_new<'a>(env: Env<'a>, options: Term<'a>) -> NifResult<Term<'a>> {
+fn provider_new<'a>(env: Env<'a>, options: Term<'a>, defaults: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let mut options = convert::options(options)?;
-        if !options.iter().any(|(k, _)| k == "sdk_language") {
-            options.push((
-                "sdk_language".into(),
-                polytrace_core::config::OptionValue::Str("erlang".into()),
-            ));
+        for (name, value) in convert::options(defaults)? {
+            polytrace_core::config::add_default_option(&mut options, &name, value);
         }
+        polytrace_core::config::add_default_option(
+            &mut options,
+            "sdk_language",
+            polytrace_core::config::OptionValue::Str("erlang".into()),
+        );
         let provider = Provider::new(&options)?;
         Ok((ok(), ResourceArc::new(ProviderRes { provider })).encode(env))
     })
