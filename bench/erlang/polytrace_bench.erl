@@ -20,6 +20,8 @@
 -module(polytrace_bench).
 
 -export([main/0, child/1]).
+%% Shared with upstream_bench.
+-export([threads/0, per_thread/3]).
 
 -define(PACED_RATE, 20000).
 
