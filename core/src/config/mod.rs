@@ -18,6 +18,12 @@
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+
+mod sampler_arg;
+pub use sampler_arg::{
+    JaegerRemoteConfig, RemoteTransport, DEFAULT_JAEGER_REMOTE_ENDPOINT,
+    DEFAULT_JAEGER_REMOTE_INITIAL_RATE, DEFAULT_JAEGER_REMOTE_POLLING_MS,
+};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -207,6 +213,9 @@ pub enum SamplerConfig {
     /// `ratelimiting` (polytrace's own): at most N new traces per second per process
     /// (default 100).
     RateLimiting(f64),
+    /// `jaeger_remote`: the strategy Jaeger serves for this service, polled from an endpoint
+    /// (see [`JaegerRemoteConfig`]).
+    JaegerRemote(JaegerRemoteConfig),
     /// `parentbased_*`: the root sampler is used for spans without a parent (default
     /// `parentbased_always_on`, the specification's default sampler).
     ParentBased(Box<SamplerConfig>),
@@ -220,14 +229,18 @@ impl SamplerConfig {
             SamplerConfig::AlwaysOff => "always_off".to_string(),
             SamplerConfig::TraceIdRatio(_) => "traceidratio".to_string(),
             SamplerConfig::RateLimiting(_) => "ratelimiting".to_string(),
+            SamplerConfig::JaegerRemote(_) => "jaeger_remote".to_string(),
             SamplerConfig::ParentBased(root) => format!("parentbased_{}", root.name()),
         }
     }
 
-    /// The sampler argument (ratio or traces per second), if this sampler takes one.
+    /// The numeric sampler argument (ratio or traces per second), if this sampler takes one
+    /// (see [`arg_text`](Self::arg_text) for every sampler's argument).
     pub fn arg(&self) -> Option<f64> {
         match self {
-            SamplerConfig::AlwaysOn | SamplerConfig::AlwaysOff => None,
+            SamplerConfig::AlwaysOn | SamplerConfig::AlwaysOff | SamplerConfig::JaegerRemote(_) => {
+                None
+            }
             SamplerConfig::TraceIdRatio(a) | SamplerConfig::RateLimiting(a) => Some(*a),
             SamplerConfig::ParentBased(root) => root.arg(),
         }
@@ -560,10 +573,7 @@ impl Config {
             ("insecure", self.otlp.insecure.to_string()),
             ("file_path", self.file_path.to_string_lossy().into_owned()),
             ("sampler", self.sampler.name()),
-            (
-                "sampler_arg",
-                self.sampler.arg().map(fmt_float).unwrap_or_default(),
-            ),
+            ("sampler_arg", self.sampler.arg_text()),
             ("propagators", propagators),
             ("schedule_delay", ms(self.batch.schedule_delay)),
             ("export_timeout", ms(self.batch.export_timeout)),
@@ -1162,6 +1172,7 @@ impl<'a> Resolver<'a> {
                 )?;
                 SamplerConfig::RateLimiting(rate)
             }
+            RootSampler::JaegerRemote => SamplerConfig::JaegerRemote(self.jaeger_remote_arg()?),
         };
         Ok(if parent_based {
             SamplerConfig::ParentBased(Box::new(root))
@@ -1436,6 +1447,7 @@ enum RootSampler {
     AlwaysOff,
     TraceIdRatio,
     RateLimiting,
+    JaegerRemote,
 }
 
 fn sampler_name(root: RootSampler, parent_based: bool) -> String {
@@ -1444,6 +1456,7 @@ fn sampler_name(root: RootSampler, parent_based: bool) -> String {
         RootSampler::AlwaysOff => "always_off",
         RootSampler::TraceIdRatio => "traceidratio",
         RootSampler::RateLimiting => "ratelimiting",
+        RootSampler::JaegerRemote => "jaeger_remote",
     };
     if parent_based {
         format!("parentbased_{r}")
@@ -1464,13 +1477,14 @@ fn parse_sampler(s: &str) -> Result<(RootSampler, bool), String> {
         "always_off" => RootSampler::AlwaysOff,
         "traceidratio" => RootSampler::TraceIdRatio,
         "ratelimiting" => RootSampler::RateLimiting,
-        "jaeger_remote" | "xray" => {
+        "jaeger_remote" => RootSampler::JaegerRemote,
+        "xray" => {
             return Err(format!("the sampler {s:?} is not supported by polytrace"));
         }
         _ => {
             return Err(format!(
                 "unknown sampler {s:?} (expected always_on, always_off, traceidratio, \
-                 ratelimiting or their parentbased_ variants)"
+                 ratelimiting, jaeger_remote or their parentbased_ variants)"
             ));
         }
     };
