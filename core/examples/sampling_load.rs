@@ -10,7 +10,8 @@
 //! cargo run -p polytrace-core --example sampling_load -- --op busy=1000 --op quiet=5 --seconds 30
 //! ```
 //!
-//! Output, one JSON object per line: `{"t": <seconds since start>, "ops": {"<op>":
+//! Output, one JSON object per line: `{"t": <seconds since start>, "unix": <wall clock>,
+//! "ops": {"<op>":
 //! {"started": n, "sampled": k}}, "stats": {...}}` per window (`--window-ms`, default 1000),
 //! then `{"done": true, "ops": {...totals...}, "stats": {...}}` after the final flush.
 
@@ -110,8 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         if now >= next_report {
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
             println!(
-                "{{\"t\":{:.3},\"ops\":{},\"stats\":{}}}",
+                "{{\"t\":{:.3},\"unix\":{unix:.3},\"ops\":{},\"stats\":{}}}",
                 elapsed,
                 counts(&ops, |o| o.window),
                 stats(&provider)
