@@ -115,7 +115,10 @@ fn remote_provider(sampler: &str, arg: &str) -> (Provider, Collect) {
         ("sampler", s(sampler)),
         ("sampler_arg", s(arg)),
     ]);
-    (Provider::with_exporter(cfg, exporter.clone()).unwrap(), exporter)
+    (
+        Provider::with_exporter(cfg, exporter.clone()).unwrap(),
+        exporter,
+    )
 }
 
 /// How many of `n` new root spans named `name` are sampled.
@@ -333,7 +336,10 @@ fn a_begun_root_span_gets_its_tags_when_recorded_later() {
             .map(|kv| format!("{}={}", kv.key, kv.value))
             .collect()
     };
-    assert_eq!(tags("on"), ["sampler.type=probabilistic", "sampler.param=1"]);
+    assert_eq!(
+        tags("on"),
+        ["sampler.type=probabilistic", "sampler.param=1"]
+    );
     assert!(tags("child").is_empty(), "only root spans are tagged");
     p.shutdown(Duration::from_secs(5)).unwrap();
 }
