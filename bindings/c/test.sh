@@ -4,7 +4,8 @@
 #   the header as C99 and C++17, the C and C++ quickstarts (shared and static library)
 #   exporting to a real OTLP receiver (gRPC, HTTP/protobuf, HTTP/JSON), valgrind on the C
 #   quickstart and on a misuse program, the links and tracestate the C quickstart exported (as
-#   the receiver decoded them), the Go (cgo) example's `go test`, and a W1 bench smoke.
+#   the receiver decoded them), the ids in its log lines (those of the exported spans), the
+#   Go (cgo) example's `go test`, and a W1 bench smoke.
 # Needs: cargo, gcc, g++, python3, valgrind, Go (GO=/usr/local/go/bin/go by default).
 # Prints one line per check and ends with `N passed, M failed`; exits non-zero on any failure.
 # Set BENCH=1 to also print the full W1 comparison (C ABI vs Rust, same method) and the cost
@@ -75,6 +76,7 @@ check build-misuse gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/misuse
 check build-fork gcc $CFLAGS_STRICT -g -I"$INC" "$ROOT/bindings/c/tests/fork.c" -L"$LIB" -lpolytrace -Wl,-rpath,"$LIB" -o "$WORK/fork"
 check build-bench gcc $CFLAGS_STRICT -O2 -I"$INC" "$ROOT/bindings/c/bench/w1.c" "$LIB/libpolytrace.a" $STATIC_LIBS -o "$WORK/w1"
 check build-rmw gcc $CFLAGS_STRICT -O2 "$ROOT/bindings/c/bench/rmw.c" -o "$WORK/rmw"
+check build-log-ids gcc $CFLAGS_STRICT -O2 -I"$INC" "$ROOT/bindings/c/bench/log_ids.c" "$LIB/libpolytrace.a" $STATIC_LIBS -o "$WORK/log_ids"
 
 # One receiver for every exporting run; each run uses its own service name.
 out=$WORK/traces.jsonl
@@ -90,6 +92,24 @@ if [ -z "$grpc" ] || [ -z "$http" ]; then
   finish
 fi
 
+# spans_of(path, service): the spans of one service in the receiver's OTLP/JSON lines, for the
+# checks below (imported from $WORK).
+cat >"$WORK/received.py" <<'EOF'
+import json
+
+
+def spans_of(path, service):
+    out = []
+    for line in open(path):
+        for rs in json.loads(line).get("resourceSpans", []):
+            attrs = {a["key"]: a["value"].get("stringValue")
+                     for a in rs["resource"].get("attributes", [])}
+            if attrs.get("service.name") == service:
+                for ss in rs.get("scopeSpans", []):
+                    out.extend(ss.get("spans", []))
+    return out
+EOF
+
 # expect_trace SERVICE TRACE_ID_FILE SPAN...: the receiver got every named span of SERVICE, all
 # in the trace the program printed, and every span but the first has a parent. With
 # TRACE_ID_FILE "-" only the names are checked.
@@ -99,18 +119,11 @@ expect_trace() {
   for _ in $(seq 1 50); do grep -q "\"$service\"" "$out" 2>/dev/null && break; sleep 0.1; done
   local trace_id=-
   [ "$idfile" = - ] || trace_id=$(sed -n 's/^trace_id=//p' "$idfile")
-  python3 - "$out" "$service" "$trace_id" "$@" <<'EOF'
-import json, sys
+  PYTHONPATH=$WORK python3 - "$out" "$service" "$trace_id" "$@" <<'EOF'
+import sys
+from received import spans_of
 path, service, trace_id, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-spans = {}
-for line in open(path):
-    for rs in json.loads(line).get("resourceSpans", []):
-        attrs = {a["key"]: a["value"].get("stringValue") for a in rs["resource"].get("attributes", [])}
-        if attrs.get("service.name") != service:
-            continue
-        for ss in rs.get("scopeSpans", []):
-            for s in ss.get("spans", []):
-                spans[s["name"]] = s
+spans = {s["name"]: s for s in spans_of(path, service)}
 missing = [n for n in names if n not in spans]
 assert not missing, f"missing spans {missing}; received {sorted(spans)}"
 if trace_id == "-":
@@ -128,17 +141,11 @@ EOF
 # tracestate entry the program added and links to the root (with the link's attribute), and
 # "cache-lookup" links to the root by plain ids.
 expect_links() {
-  python3 - "$out" "$1" <<'EOF'
-import json, sys
+  PYTHONPATH=$WORK python3 - "$out" "$1" <<'EOF'
+import sys
+from received import spans_of
 path, service = sys.argv[1], sys.argv[2]
-spans = {}
-for line in open(path):
-    for rs in json.loads(line).get("resourceSpans", []):
-        attrs = {a["key"]: a["value"].get("stringValue") for a in rs["resource"].get("attributes", [])}
-        if attrs.get("service.name") == service:
-            for ss in rs.get("scopeSpans", []):
-                for s in ss.get("spans", []):
-                    spans[s["name"]] = s
+spans = {s["name"]: s for s in spans_of(path, service)}
 root = spans["checkout-done"]["spanId"].lower()
 down = spans["downstream"]
 assert down.get("traceState", "").startswith("quickstart=c1"), down.get("traceState")
@@ -153,6 +160,35 @@ print(f"{service}: links and tracestate ok")
 EOF
 }
 
+# expect_logs SERVICE LOG: every log line the C quickstart wrote (on stderr, in LOG) carries the
+# trace id and span id of the exported span it was written in, with the sampled flag set.
+expect_logs() {
+  PYTHONPATH=$WORK python3 - "$out" "$1" "$2" <<'EOF'
+import re, sys
+from received import spans_of
+path, service, log = sys.argv[1], sys.argv[2], sys.argv[3]
+spans = {s["spanId"].lower(): s for s in spans_of(path, service)}
+pattern = re.compile(r'^level=(\w+) trace_id=([0-9a-f]{32}) span_id=([0-9a-f]{16}) '
+                     r'trace_flags=([0-9a-f]{2}) msg="(.*)"$')
+expected = {"checkout started": "checkout-done", "read ": "read-file",
+            "cannot read coupons: ": "open-coupon-file", "processing downstream": "downstream"}
+seen = set()
+for text in open(log):
+    m = pattern.match(text.rstrip("\n"))
+    if not m:
+        continue
+    level, trace_id, span_id, flags, message = m.groups()
+    name = next(n for prefix, n in expected.items() if message.startswith(prefix))
+    span = spans.get(span_id)
+    assert span is not None, f"{text!r}: no exported span {span_id}"
+    assert (span["name"], span["traceId"].lower()) == (name, trace_id), (text, span["name"])
+    assert int(flags, 16) & 1, f"{text!r}: not sampled"
+    seen.add(name)
+assert seen == set(expected.values()), f"log lines for {sorted(seen)} only"
+print(f"{service}: {len(seen)} log lines carry their exported spans' ids")
+EOF
+}
+
 C_SPANS="checkout-done read-file open-coupon-file downstream cache-lookup"
 run_c() { # run_c NAME PROTOCOL ENDPOINT BINARY...
   local name=$1 proto=$2 endpoint=$3
@@ -163,9 +199,11 @@ run_c() { # run_c NAME PROTOCOL ENDPOINT BINARY...
 check run-c-shared-http run_c c-shared http/protobuf "http://$http" "$WORK/quickstart"
 check trace-c-shared-http expect_trace c-shared "$WORK/c-shared.out" $C_SPANS
 check links-c-shared-http expect_links c-shared
+check logs-c-shared-http expect_logs c-shared "$WORK/run-c-shared-http.log"
 check run-c-static-grpc run_c c-static grpc "http://$grpc" "$WORK/quickstart-static"
 check trace-c-static-grpc expect_trace c-static "$WORK/c-static.out" $C_SPANS
 check links-c-static-grpc expect_links c-static
+check logs-c-static-grpc expect_logs c-static "$WORK/run-c-static-grpc.log"
 check run-cxx-http-json run_c cxx http/json "http://$http" "$WORK/quickstart-cpp"
 check trace-cxx-http-json expect_trace cxx "$WORK/cxx.out" render-report sum-rows parse-template downstream
 

@@ -31,6 +31,10 @@ export type Stats = {
      */
     droppedShutdown: number;
     /**
+     * lost in a batch the core could not read (a polytrace bug)
+     */
+    droppedInvalid: number;
+    /**
      * export calls that failed
      */
     exportFailures: number;

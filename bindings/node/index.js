@@ -21,7 +21,6 @@ const native = require('./lib/native');
 const { Tracer } = require('./lib/tracer');
 const { Span } = require('./lib/span');
 const { Batch } = require('./lib/batch');
-const time = require('./lib/time');
 const options = require('./lib/options');
 const { once } = require('./lib/diag');
 const { TraceState } = require('./lib/tracestate');
@@ -41,8 +40,8 @@ native.setDiagHandler((level, message) => {
  */
 const inlineDecode = process.env.POLYTRACE_NODE_INLINE_DECODE === '1';
 
-/** The start plan of a provider that creates only non-recording spans. */
-const NOOP_PLAN = [1, 0, 0, 0];
+/** The start plan of a provider that creates only non-recording spans (`StartPlan::to_table`). */
+const NOOP_PLAN = [1, 0, 255, 0, 0, 255, 0, 0, 255, 0];
 
 /**
  * An Error from the core: `code` is the core's error kind (`'Timeout'`, `'Export'`,
@@ -69,7 +68,7 @@ function onExit() {
   for (const p of live) {
     p.plan = NOOP_PLAN;
     p.batch.flush();
-    const r = p.native.finishSync(p.limits.exportTimeout, true);
+    const r = p.native.finishSync(p.exportTimeout, true);
     if (r && r[0] !== 'AlreadyShutdown') {
       process.stderr.write(`polytrace: at exit: ${r[1]}\n`);
     }
@@ -325,6 +324,7 @@ class W3CPropagator {
  * @property {number} droppedQueueFull dropped because the queue was full (back end slow or down)
  * @property {number} droppedExportFailed dropped because their export failed for good
  * @property {number} droppedShutdown dropped because they ended after shutdown
+ * @property {number} droppedInvalid lost in a batch the core could not read (a polytrace bug)
  * @property {number} exportFailures export calls that failed
  * @property {number} spansSampled spans the sampler started with the `sampled` flag
  * @property {number} spansNotSampled spans the sampler started without the `sampled` flag
@@ -380,23 +380,26 @@ class TracerProvider {
     const args = options.toNative(opts);
     let n;
     try {
-      n = new native.NativeProvider(args, time.ORIGIN, !inlineDecode);
+      n = new native.NativeProvider(args, !inlineDecode);
     } catch (e) {
       throw options.configError(/** @type {any} */ (e), /** @type {any} */ (opts));
     }
-    const cfg = Object.fromEntries(n.config());
-    const attributeLimit = Number(cfg.attribute_count_limit);
+    // The core's caps of a live span, as typed values (docs/finished-spans.md, "Caps").
+    const [attributes, events, links, statusCalls] = n.caps();
     this.#p = {
       native: n,
       plan: n.plan(),
       batch: new Batch(n.hot().submit),
-      limits: {
-        attributes: attributeLimit,
-        compactAt: Math.max(512, attributeLimit * 4),
-        events: Number(cfg.event_count_limit),
-        links: Number(cfg.link_count_limit),
-        exportTimeout: Number(cfg.export_timeout),
+      caps: {
+        attributes,
+        // Repeated keys are folded (and new ones past the cap discarded) once this many
+        // entries pile up: bounded memory without a Map per span.
+        compactAt: Math.max(512, attributes * 4),
+        events,
+        links,
+        statusCalls,
       },
+      exportTimeout: n.exportTimeout(),
     };
     natives.set(this, n);
     live.add(this.#p);
@@ -466,7 +469,7 @@ class TracerProvider {
   async forceFlush(timeoutMillis) {
     const p = this.#p;
     p.batch.flush();
-    const r = await p.native.forceFlush(timeoutMillis ?? p.limits.exportTimeout);
+    const r = await p.native.forceFlush(timeoutMillis ?? p.exportTimeout);
     if (r) throw coreError(r);
   }
 
@@ -483,7 +486,7 @@ class TracerProvider {
       live.delete(p);
       p.batch.flush();
       this.#shutdown = p.native
-        .shutdown(timeoutMillis ?? p.limits.exportTimeout)
+        .shutdown(timeoutMillis ?? p.exportTimeout)
         .then((/** @type {[string, string] | null} */ r) => {
           if (r) throw coreError(r);
         });

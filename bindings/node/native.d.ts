@@ -21,18 +21,26 @@ export declare class NativeProvider {
    * `threaded`: record batches on a decoder thread (the default) instead of the calling
    * thread; the benchmark compares both.
    */
-  constructor(options: Array<OptionArg>, timeOriginMs: number, threaded?: boolean | undefined | null)
+  constructor(options: Array<OptionArg>, threaded?: boolean | undefined | null)
   /** Registers a tracer (instrumentation scope) and returns its number. */
   tracer(name: string, version?: string | undefined | null, schemaUrl?: string | undefined | null): number
   /**
-   * The core's start plan: `[noop, root, sampledParent, unsampledParent]`, each decision
-   * 0 drop, 1 record only, 2 record and sample, 3 ask (`begin`).
+   * The core's start plan as ten integers (`StartPlan::to_table`, `docs/finished-spans.md`):
+   * `[noop, root × (decision, keepFlags, setFlags), sampledParent × 3, unsampledParent × 3]`,
+   * decisions 0 drop, 1 record only, 2 record and sample, 3 ask (`begin`).
    */
   plan(): Array<number>
+  /** The caps of a live span (`Caps::to_table`): `[attributes, events, links, statusCalls]`. */
+  caps(): Array<number>
+  /**
+   * The export timeout in milliseconds (`OTEL_BSP_EXPORT_TIMEOUT`): the default bound of
+   * `forceFlush` and `shutdown`.
+   */
+  exportTimeout(): number
   /** Starts a span by asking the core (ids and sampling decision). */
   begin(tracer: number, name: string, kind: number, parent?: ContextArg | undefined | null): Begun
   /** The raw per-span function bound to this pipeline: `{ submit }` (see [`crate::raw`]). */
-  hot(): { submit(batch: Uint8Array, length: number, started: number, fresh: boolean): number }
+  hot(): { submit(batch: Uint8Array, length: number): number }
   /** Exports what is queued; resolves with `null`, or `[code, message]` on failure. */
   forceFlush(timeoutMs: number): Promise<[string, string] | null>
   /** Exports what is queued and stops; resolves like `forceFlush`. */
@@ -124,6 +132,8 @@ export interface JsStats {
   droppedExportFailed: number
   /** Dropped because they ended after shutdown. */
   droppedShutdown: number
+  /** Lost in a finished-span batch the core could not read (a polytrace bug). */
+  droppedInvalid: number
   /** Export calls that failed (each may carry many spans). */
   exportFailures: number
   /** Spans the sampler started with the `sampled` flag. */

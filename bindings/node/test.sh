@@ -18,9 +18,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  # `npm install`, not `npm ci`: the lockfile (pinned, no registry hosts) lacks entries for
-  # @napi-rs/lzma's optional platform packages of other systems, which `npm ci` rejects on a
-  # fresh clone; `npm install` installs exactly the locked versions and leaves the file as is.
+  # `npm install` installs exactly the locked versions and leaves package-lock.json as is
+  # (pinned, with every platform's optional packages as npm writes them, and no `resolved`
+  # fields: npm's omit-lockfile-registry-resolved, so no registry host is written into it).
   POLYTRACE_SKIP_BUILD=1 npm install --no-audit --no-fund
 fi
 

@@ -7,6 +7,8 @@
 //! - `polytrace view` prints the traces in such a file (or one written by the
 //!   core's file exporter or the Collector's file exporter) as waterfalls.
 
+#![forbid(unsafe_code)]
+
 mod receive;
 mod view;
 

@@ -15,7 +15,7 @@ fn lower_nibble(c: u8) -> Option<u8> {
 /// Decodes exactly `2 * N` lowercase hex characters; uppercase is rejected (W3C requires
 /// lowercase).
 #[inline]
-pub(crate) fn decode_lower<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
+pub fn decode_lower<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     if b.len() != 2 * N {
         return None;
     }
@@ -28,7 +28,7 @@ pub(crate) fn decode_lower<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
 
 /// Writes `bytes` as lowercase hex into `out` (which holds `2 * bytes.len()`).
 #[inline]
-pub(crate) fn encode_lower(bytes: &[u8], out: &mut [u8]) {
+pub fn encode_lower(bytes: &[u8], out: &mut [u8]) {
     for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_LOWER[(b >> 4) as usize];
         pair[1] = HEX_LOWER[(b & 0x0f) as usize];
@@ -36,7 +36,7 @@ pub(crate) fn encode_lower(bytes: &[u8], out: &mut [u8]) {
 }
 
 /// `bytes` as a lowercase hex string.
-pub(crate) fn to_lower(bytes: &[u8]) -> String {
+pub fn to_lower(bytes: &[u8]) -> String {
     let mut out = vec![0u8; 2 * bytes.len()];
     encode_lower(bytes, &mut out);
     // Every byte written is ASCII.

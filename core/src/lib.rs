@@ -43,7 +43,7 @@ pub mod types;
 
 pub mod diag;
 pub mod error;
-mod hex;
+pub mod hex;
 pub mod intern;
 pub mod stats;
 

@@ -19,6 +19,9 @@ pub struct Stats {
     pub dropped_export_failed: u64,
     /// Dropped because they ended after shutdown.
     pub dropped_shutdown: u64,
+    /// Lost in a finished-span batch from a binding that the core could not read (a bug in a
+    /// binding, never the user's input).
+    pub dropped_invalid: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
     /// Spans the sampler started with the `sampled` flag (exported unless dropped later).
@@ -42,7 +45,7 @@ pub struct Stats {
 
 impl Stats {
     /// The counters as (name, value) pairs, for bindings that build a host dict/map.
-    pub fn to_pairs(&self) -> [(&'static str, u64); 12] {
+    pub fn to_pairs(&self) -> [(&'static str, u64); 13] {
         [
             ("spans_started", self.spans_started),
             ("spans_ended", self.spans_ended),
@@ -51,6 +54,7 @@ impl Stats {
             ("dropped_queue_full", self.dropped_queue_full),
             ("dropped_export_failed", self.dropped_export_failed),
             ("dropped_shutdown", self.dropped_shutdown),
+            ("dropped_invalid", self.dropped_invalid),
             ("export_failures", self.export_failures),
             ("spans_sampled", self.spans_sampled),
             ("spans_not_sampled", self.spans_not_sampled),
@@ -66,7 +70,8 @@ impl Stats {
 #[repr(align(128))]
 pub(crate) struct Padded(pub AtomicU64);
 
-/// The live counters. The first six are written by span-producing threads, the next three by
+/// The live counters. The first seven are written by span-producing threads (`dropped_invalid`
+/// by the thread that decodes a binding's batch), the next three by
 /// the export thread, the last two by the remote sampler's poller.
 ///
 /// Sampled starts are not counted on their own: every recording start is counted in
@@ -82,6 +87,7 @@ pub(crate) struct Counters {
     pub not_sampled: Padded,
     /// Recording starts without the `sampled` flag (included in `started`).
     pub record_only: Padded,
+    pub dropped_invalid: Padded,
     pub exported: Padded,
     pub dropped_export_failed: Padded,
     pub export_failures: Padded,
@@ -94,16 +100,18 @@ impl Counters {
         let q = self.dropped_queue_full.0.load(Relaxed);
         let e = self.dropped_export_failed.0.load(Relaxed);
         let s = self.dropped_shutdown.0.load(Relaxed);
+        let i = self.dropped_invalid.0.load(Relaxed);
         let started = self.started.0.load(Relaxed);
         let record_only = self.record_only.0.load(Relaxed);
         Stats {
             spans_started: started,
             spans_ended: self.ended.0.load(Relaxed),
             spans_exported: self.exported.0.load(Relaxed),
-            spans_dropped: q + e + s,
+            spans_dropped: q + e + s + i,
             dropped_queue_full: q,
             dropped_export_failed: e,
             dropped_shutdown: s,
+            dropped_invalid: i,
             export_failures: self.export_failures.0.load(Relaxed),
             spans_sampled: started.saturating_sub(record_only),
             spans_not_sampled: self.not_sampled.0.load(Relaxed) + record_only,
@@ -139,6 +147,7 @@ impl Counters {
             &self.dropped_queue_full,
             &self.dropped_export_failed,
             &self.dropped_shutdown,
+            &self.dropped_invalid,
             &self.export_failures,
             &self.not_sampled,
             &self.record_only,

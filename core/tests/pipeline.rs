@@ -378,7 +378,6 @@ fn record_finished_fills_the_record_under_the_limits() {
         kind: SpanKind::Client,
         start_time: 5_000,
         end_time: 4_000, // before start: clamped
-        status: Status::Error("boom".into()),
     };
     t.record_finished(head("decoded"), |r| {
         r.set_attribute("a", 1i64);
@@ -390,6 +389,11 @@ fn record_finished_fills_the_record_under_the_limits() {
             time: Some(4_500),
             attributes: vec![],
         });
+        // Status calls in order: Unset ignored, a later Error replaces an earlier one.
+        r.set_status(Status::Error("first".into()));
+        r.set_status(Status::Unset);
+        r.set_status(Status::Error("boom".into()));
+        r.discarded(3, 0, 0);
         Ok(())
     })
     .unwrap();
@@ -429,7 +433,10 @@ fn record_finished_fills_the_record_under_the_limits() {
     assert_eq!(attr(s, "a"), Some(&opentelemetry::Value::I64(2)));
     assert_eq!(attr(s, "b"), Some(&opentelemetry::Value::from("x")));
     assert_eq!(attr(s, "c"), None);
-    assert_eq!(s.dropped_attributes_count, 1);
+    assert_eq!(
+        s.dropped_attributes_count, 4,
+        "one dropped by the core, three discarded by the binding"
+    );
     assert_eq!(s.events.len(), 1);
     assert_eq!(p.stats().spans_ended, 1);
 }

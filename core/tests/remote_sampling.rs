@@ -277,14 +277,17 @@ fn shutdown_stops_polling_and_bindings_are_told_to_ask() {
     );
     // A host that plans span starts must ask the core for every root; parents decide children.
     let plan = p.start_plan();
-    assert_eq!(plan.root, api::Planned::Ask);
-    assert_eq!(plan.sampled_parent, api::Planned::RecordAndSample);
-    assert_eq!(plan.unsampled_parent, api::Planned::Drop);
+    assert_eq!(plan.root.decision, api::Planned::Ask);
+    assert_eq!(plan.sampled_parent.decision, api::Planned::RecordAndSample);
+    assert_eq!(plan.unsampled_parent.decision, api::Planned::Drop);
     let (plain, _) = remote_provider(
         "jaeger_remote",
         &format!("endpoint={},pollingIntervalMs=10", server.endpoint()),
     );
-    assert_eq!(plain.start_plan().sampled_parent, api::Planned::Ask);
+    assert_eq!(
+        plain.start_plan().sampled_parent.decision,
+        api::Planned::Ask
+    );
     plain.shutdown(Duration::from_secs(5)).unwrap();
 
     wait_for("polls", || p.stats().sampler_polls >= 3);

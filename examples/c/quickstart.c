@@ -8,7 +8,8 @@
  *   cc -std=c99 -Ibindings/c/include examples/c/quickstart.c -Ltarget/release -lpolytrace
  *   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./a.out [file-to-read]
  *
- * Prints `trace_id=<hex>` on stdout; exits non-zero if any polytrace call failed.
+ * Prints `trace_id=<hex>` on stdout and its log lines, each carrying the ids of the span it
+ * was written in, on stderr; exits non-zero if any polytrace call failed.
  */
 #include "polytrace.h"
 
@@ -32,6 +33,20 @@ static void check(polytrace_error_t *err, const char *what) {
 
 /* String literals with their length (no NUL-termination is needed by polytrace). */
 #define LIT(s) (s), (sizeof(s) - 1)
+
+/* Log correlation: a log line carries the trace id, span id and trace flags of the span it was
+ * written in (the fields OpenTelemetry's log instrumentations add), so the back end can join
+ * logs and traces. C has no "current span": the logger is given the span of the work. */
+static void log_line(const polytrace_span_t *span, const char *level, const char *message) {
+  char trace_id[POLYTRACE_TRACE_ID_HEX_SIZE];
+  char span_id[POLYTRACE_SPAN_ID_HEX_SIZE];
+  uint8_t flags = 0;
+  check(polytrace_span_get_ids_hex(span, trace_id, sizeof trace_id, span_id, sizeof span_id,
+                                   &flags),
+        "span_get_ids_hex");
+  fprintf(stderr, "level=%s trace_id=%s span_id=%s trace_flags=%02x msg=\"%s\"\n", level, trace_id,
+          span_id, (unsigned)flags, message);
+}
 
 static polytrace_str_t str(const char *s) {
   polytrace_str_t out;
@@ -64,6 +79,9 @@ static void read_file(const polytrace_tracer_t *tracer, const polytrace_span_t *
   check(polytrace_span_set_attribute_string(span, LIT("file.path"), path, POLYTRACE_NUL_TERMINATED),
         "set_attribute_string");
   check(polytrace_span_set_attribute_int64(span, LIT("file.size"), size), "set_attribute_int64");
+  char message[64];
+  snprintf(message, sizeof message, "read %ld bytes", size);
+  log_line(span, "info", message);
 
   polytrace_attribute_t ev_attrs[1];
   ev_attrs[0].key = str("djb2");
@@ -93,6 +111,7 @@ static void open_coupons(const polytrace_tracer_t *tracer, const polytrace_span_
           "record_exception");
     char description[128];
     snprintf(description, sizeof description, "cannot read coupons: %s", reason);
+    log_line(span, "error", description);
     check(polytrace_span_set_status(span, POLYTRACE_STATUS_ERROR, description,
                                     POLYTRACE_NUL_TERMINATED),
           "set_status");
@@ -150,6 +169,7 @@ static void downstream(const polytrace_provider_t *provider, const polytrace_tra
   check(polytrace_span_add_link(span, &link), "span_add_link");
   check(polytrace_span_set_attribute_string(span, LIT("customer.tier"), tier.ptr, tier.len),
         "set_attribute_string");
+  log_line(span, "info", "processing downstream");
   check(polytrace_span_end(span, 0), "span_end");
   polytrace_span_free(span);
   polytrace_context_free(incoming);
@@ -186,6 +206,7 @@ int main(int argc, char **argv) {
   opts.attributes_len = 2;
   polytrace_span_t *root = NULL;
   check(polytrace_span_start(tracer, LIT("checkout"), &opts, &root), "span_start");
+  log_line(root, "info", "checkout started");
 
   check(polytrace_span_set_attribute_int64(root, LIT("app.items"), 3), "set_attribute_int64");
   check(polytrace_span_set_attribute_double(root, LIT("app.total"), 42.5), "set_attribute_double");

@@ -22,6 +22,7 @@
 //! fields, enum names (`"SPAN_KIND_SERVER"`), missing `values` in arrays and
 //! key-value lists, and unknown fields (ignored).
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::fmt;

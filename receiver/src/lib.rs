@@ -25,6 +25,7 @@
 //! Servers never bind anything but what the caller asks for; every constructor
 //! here binds loopback (`127.0.0.1`) ports only.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod server;

@@ -40,6 +40,12 @@
 // `traceparent`, `tracestate` (32 members) and `baggage` (8192 bytes) with their names and NULs.
 #define POLYTRACE_INJECT_BUFFER_SIZE 32768
 
+// The size of a buffer for a trace id as text: 32 lowercase hex characters and a NUL.
+#define POLYTRACE_TRACE_ID_HEX_SIZE 33
+
+// The size of a buffer for a span id as text: 16 lowercase hex characters and a NUL.
+#define POLYTRACE_SPAN_ID_HEX_SIZE 17
+
 // A propagation context: an optional remote span context and W3C baggage.
 //
 // Ownership: created by `polytrace_provider_extract` or `polytrace_context_new`, freed by
@@ -1060,6 +1066,37 @@ bool polytrace_span_is_recording(const struct polytrace_span_t *span);
 POLYTRACE_MUST_USE
 struct polytrace_error_t *polytrace_span_get_context(const struct polytrace_span_t *span,
                                                      struct polytrace_span_context_t *out_context);
+
+// Writes the span's ids as text for a log line, so that logs and traces can be joined: the
+// trace id as 32 lowercase hex characters and a NUL into `trace_id_hex`, the span id as 16
+// and a NUL into `span_id_hex`, and, unless `out_trace_flags` is NULL, the W3C trace flags
+// (bit 0: sampled) into `*out_trace_flags`. These are the `trace_id`, `span_id` and
+// `trace_flags` fields that OpenTelemetry's log correlation writes into each log line.
+//
+// C has no "current span": pass the span of the work being logged (kept in the request's
+// struct, or in a `_Thread_local` of the application while the span is active; see
+// README.md, "Log correlation"). The span may be ended (until it is freed) or unsampled
+// (its ids are valid; bit 0 of the flags is clear). A span started after the provider's
+// shutdown has all-zero ids.
+//
+// Errors (`InvalidArgument`): a NULL or freed span, a NULL buffer, or a buffer smaller than
+// `POLYTRACE_TRACE_ID_HEX_SIZE` / `POLYTRACE_SPAN_ID_HEX_SIZE`. Even then every buffer with
+// room for it holds the empty string, and `*out_trace_flags` is 0, so a log line printed with
+// them anyway is well-formed.
+//
+// Ownership: borrows `span`; the buffers stay the caller's.
+//
+// # Safety
+// `span` is NULL or a value returned by `polytrace_span_start`; `trace_id_hex` is NULL or
+// valid for `trace_id_hex_len` bytes, `span_id_hex` NULL or valid for `span_id_hex_len`
+// bytes, `out_trace_flags` NULL or valid for a write.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_span_get_ids_hex(const struct polytrace_span_t *span,
+                                                     char *trace_id_hex,
+                                                     size_t trace_id_hex_len,
+                                                     char *span_id_hex,
+                                                     size_t span_id_hex_len,
+                                                     uint8_t *out_trace_flags);
 
 // Frees the span. A span that was not ended is discarded (not exported). NULL is ignored; a
 // second free is detected, reported once through the diagnostics handler, and ignored.

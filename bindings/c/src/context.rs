@@ -104,8 +104,9 @@ pub unsafe extern "C" fn polytrace_context_set_baggage(
     value_len: usize,
 ) -> *mut polytrace_error_t {
     call("polytrace_context_set_baggage", || {
-        // SAFETY (both): forwarded.
+        // SAFETY: forwarded: the caller promises `key` is valid for `key_len` bytes.
         let key = unsafe { convert::text(key, key_len, "key") }?;
+        // SAFETY: likewise for `value`.
         let value = unsafe { convert::text(value, value_len, "value") }?;
         let mut obj = CONTEXTS.get_mut(context)?;
         obj.baggage = obj.baggage.with(key, value, "");
@@ -137,8 +138,9 @@ pub unsafe extern "C" fn polytrace_context_set_trace_state(
     value_len: usize,
 ) -> *mut polytrace_error_t {
     call("polytrace_context_set_trace_state", || {
-        // SAFETY (both): forwarded.
+        // SAFETY: forwarded: the caller promises `key` is valid for `key_len` bytes.
         let key = unsafe { convert::text(key, key_len, "key") }?;
+        // SAFETY: likewise for `value`.
         let value = unsafe { convert::text(value, value_len, "value") }?;
         let mut obj = CONTEXTS.get_mut(context)?;
         let sc = valid_span_context(&mut obj)?;

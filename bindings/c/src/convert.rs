@@ -423,7 +423,7 @@ pub(crate) unsafe fn strings(
 /// # Safety
 /// The member of `v.data` named by `v.type_` is initialized and its pointers are valid.
 pub(crate) unsafe fn value(v: &polytrace_value_t, what: &str) -> Result<Value> {
-    // SAFETY (every arm): the caller promises the member named by the type is the one set.
+    // SAFETY: (every arm) the caller promises the member named by the type is the one set.
     unsafe {
         Ok(match v.type_ {
             POLYTRACE_VALUE_BOOL => {

@@ -120,20 +120,32 @@ impl polytrace_span_context_t {
             trace_flags: sc.trace_flags.0,
             is_valid: sc.is_valid(),
             is_remote: sc.is_remote,
-            trace_id_hex: [0; 33],
-            span_id_hex: [0; 17],
+            trace_id_hex: [0; POLYTRACE_TRACE_ID_HEX_SIZE],
+            span_id_hex: [0; POLYTRACE_SPAN_ID_HEX_SIZE],
         };
-        for (o, c) in out
-            .trace_id_hex
-            .iter_mut()
-            .zip(sc.trace_id.to_hex().bytes())
-        {
-            *o = c as c_char;
-        }
-        for (o, c) in out.span_id_hex.iter_mut().zip(sc.span_id.to_hex().bytes()) {
-            *o = c as c_char;
-        }
+        hex_into(&sc.trace_id.0, &mut out.trace_id_hex);
+        hex_into(&sc.span_id.0, &mut out.span_id_hex);
         out
+    }
+}
+
+/// The size of a buffer for a trace id as text: 32 lowercase hex characters and a NUL.
+pub const POLYTRACE_TRACE_ID_HEX_SIZE: usize = 33;
+/// The size of a buffer for a span id as text: 16 lowercase hex characters and a NUL.
+pub const POLYTRACE_SPAN_ID_HEX_SIZE: usize = 17;
+
+/// Writes `id` as lowercase hex and a NUL into `out`, which has room for `2 * id.len() + 1`
+/// characters (no allocation: the log-line accessor runs once per log line).
+#[inline(always)]
+fn hex_into(id: &[u8], out: &mut [c_char]) {
+    let mut hex = [0u8; 32];
+    let hex = &mut hex[..2 * id.len().min(16)];
+    polytrace_core::hex::encode_lower(id, hex);
+    for (o, &h) in out.iter_mut().zip(hex.iter()) {
+        *o = h as c_char;
+    }
+    if let Some(nul) = out.get_mut(2 * id.len()) {
+        *nul = 0;
     }
 }
 
@@ -867,14 +879,17 @@ pub unsafe extern "C" fn polytrace_span_record_exception(
 ) -> *mut polytrace_error_t {
     call("polytrace_span_record_exception", || {
         update(span, |s| {
-            // SAFETY (all four): forwarded.
+            // SAFETY: forwarded: the caller promises each pointer is valid for its length.
             let type_name = unsafe { convert::text(type_name, type_name_len, "type_name") }?;
+            // SAFETY: as above.
             let message = unsafe { convert::text(message, message_len, "message") }?;
             let stacktrace = if stacktrace.is_null() {
                 None
             } else {
+                // SAFETY: as above.
                 Some(unsafe { convert::text(stacktrace, stacktrace_len, "stacktrace") }?)
             };
+            // SAFETY: as above.
             let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
             s.record_exception(Exception {
                 type_name: type_name.to_owned(),
@@ -1013,6 +1028,169 @@ pub unsafe extern "C" fn polytrace_span_get_context(
         let c = polytrace_span_context_t::from_core(Some(obj.span.span_context()));
         // SAFETY: the caller promises a valid place.
         unsafe { convert::write_out(out_context, c, "out_context") }
+    })
+}
+
+/// Writes the span's ids as text for a log line, so that logs and traces can be joined: the
+/// trace id as 32 lowercase hex characters and a NUL into `trace_id_hex`, the span id as 16
+/// and a NUL into `span_id_hex`, and, unless `out_trace_flags` is NULL, the W3C trace flags
+/// (bit 0: sampled) into `*out_trace_flags`. These are the `trace_id`, `span_id` and
+/// `trace_flags` fields that OpenTelemetry's log correlation writes into each log line.
+///
+/// C has no "current span": pass the span of the work being logged (kept in the request's
+/// struct, or in a `_Thread_local` of the application while the span is active; see
+/// README.md, "Log correlation"). The span may be ended (until it is freed) or unsampled
+/// (its ids are valid; bit 0 of the flags is clear). A span started after the provider's
+/// shutdown has all-zero ids.
+///
+/// Errors (`InvalidArgument`): a NULL or freed span, a NULL buffer, or a buffer smaller than
+/// `POLYTRACE_TRACE_ID_HEX_SIZE` / `POLYTRACE_SPAN_ID_HEX_SIZE`. Even then every buffer with
+/// room for it holds the empty string, and `*out_trace_flags` is 0, so a log line printed with
+/// them anyway is well-formed.
+///
+/// Ownership: borrows `span`; the buffers stay the caller's.
+///
+/// # Safety
+/// `span` is NULL or a value returned by `polytrace_span_start`; `trace_id_hex` is NULL or
+/// valid for `trace_id_hex_len` bytes, `span_id_hex` NULL or valid for `span_id_hex_len`
+/// bytes, `out_trace_flags` NULL or valid for a write.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn polytrace_span_get_ids_hex(
+    span: *const polytrace_span_t,
+    trace_id_hex: *mut c_char,
+    trace_id_hex_len: usize,
+    span_id_hex: *mut c_char,
+    span_id_hex_len: usize,
+    out_trace_flags: *mut u8,
+) -> *mut polytrace_error_t {
+    const F: &str = "polytrace_span_get_ids_hex";
+    // The fast path: buffers that fit, the span's reader lock at the first try.
+    try_call(F, || {
+        if trace_id_hex.is_null()
+            || span_id_hex.is_null()
+            || trace_id_hex_len < POLYTRACE_TRACE_ID_HEX_SIZE
+            || span_id_hex_len < POLYTRACE_SPAN_ID_HEX_SIZE
+        {
+            return false;
+        }
+        let Some(obj) = SPANS.try_get(span) else {
+            return false;
+        };
+        // SAFETY: the caller promises the buffers' lengths (checked against the sizes above)
+        // and a valid place for the flags.
+        unsafe {
+            write_ids(
+                obj.span.span_context(),
+                trace_id_hex,
+                span_id_hex,
+                out_trace_flags,
+            )
+        };
+        true
+    })
+    // SAFETY: forwarded.
+    .unwrap_or_else(|| unsafe {
+        get_ids_hex_slow(
+            span,
+            trace_id_hex,
+            trace_id_hex_len,
+            span_id_hex,
+            span_id_hex_len,
+            out_trace_flags,
+        )
+    })
+}
+
+/// Writes a span context's ids and flags into the caller's places.
+///
+/// # Safety
+/// `trace_id_hex` is valid for `POLYTRACE_TRACE_ID_HEX_SIZE` bytes, `span_id_hex` for
+/// `POLYTRACE_SPAN_ID_HEX_SIZE`, `out_trace_flags` NULL or valid for a write.
+#[inline(always)]
+unsafe fn write_ids(
+    sc: &SpanContext,
+    trace_id_hex: *mut c_char,
+    span_id_hex: *mut c_char,
+    out_trace_flags: *mut u8,
+) {
+    // SAFETY: the caller's promises.
+    unsafe {
+        hex_into(
+            &sc.trace_id.0,
+            std::slice::from_raw_parts_mut(trace_id_hex, POLYTRACE_TRACE_ID_HEX_SIZE),
+        );
+        hex_into(
+            &sc.span_id.0,
+            std::slice::from_raw_parts_mut(span_id_hex, POLYTRACE_SPAN_ID_HEX_SIZE),
+        );
+        if !out_trace_flags.is_null() {
+            out_trace_flags.write(sc.trace_flags.0);
+        }
+    }
+}
+
+/// The general path of `polytrace_span_get_ids_hex` (out of line): empties the outputs, then
+/// checks every argument and waits for the span's lock.
+///
+/// # Safety
+/// As `polytrace_span_get_ids_hex`.
+#[inline(never)]
+unsafe fn get_ids_hex_slow(
+    span: *const polytrace_span_t,
+    trace_id_hex: *mut c_char,
+    trace_id_hex_len: usize,
+    span_id_hex: *mut c_char,
+    span_id_hex_len: usize,
+    out_trace_flags: *mut u8,
+) -> *mut polytrace_error_t {
+    call("polytrace_span_get_ids_hex", || {
+        // SAFETY: the caller promises each non-NULL place is valid for its length.
+        unsafe {
+            if !trace_id_hex.is_null() && trace_id_hex_len > 0 {
+                trace_id_hex.write(0);
+            }
+            if !span_id_hex.is_null() && span_id_hex_len > 0 {
+                span_id_hex.write(0);
+            }
+            if !out_trace_flags.is_null() {
+                out_trace_flags.write(0);
+            }
+        }
+        for (what, buf, len, size) in [
+            (
+                "trace_id_hex",
+                trace_id_hex,
+                trace_id_hex_len,
+                POLYTRACE_TRACE_ID_HEX_SIZE,
+            ),
+            (
+                "span_id_hex",
+                span_id_hex,
+                span_id_hex_len,
+                POLYTRACE_SPAN_ID_HEX_SIZE,
+            ),
+        ] {
+            if buf.is_null() {
+                return Err(Error::invalid_argument(format!("{what} is NULL")));
+            }
+            if len < size {
+                return Err(Error::invalid_argument(format!(
+                    "{what} has {len} bytes, it needs {size} (the hex digits and a NUL)"
+                )));
+            }
+        }
+        let obj = SPANS.get(span)?;
+        // SAFETY: the lengths were checked above; the flags' place is the caller's promise.
+        unsafe {
+            write_ids(
+                obj.span.span_context(),
+                trace_id_hex,
+                span_id_hex,
+                out_trace_flags,
+            )
+        };
+        Ok(())
     })
 }
 

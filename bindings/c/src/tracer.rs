@@ -125,7 +125,7 @@ pub unsafe extern "C" fn polytrace_tracer_new(
 unsafe fn finished(span: &polytrace_finished_span_t) -> Result<FinishedSpan> {
     let now = now_unix_nanos();
     let or_now = |t: u64| if t == 0 { now } else { t };
-    // SAFETY (every call): forwarded from the caller's promise about the struct.
+    // SAFETY: (every call) forwarded from the caller's promise about the struct.
     unsafe {
         let events = convert::slice(span.events, span.events_len, "events")?
             .iter()

@@ -6,13 +6,13 @@ mod common;
 
 use common::*;
 use polytrace::*;
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void, CStr};
 use std::ptr::{null, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn every_entry_point_tolerates_null() {
-    // SAFETY (whole test): NULL is what is being tested; other pointers are valid.
+    // SAFETY: (whole test) NULL is what is being tested; other pointers are valid.
     unsafe {
         let mut p = null_mut();
         invalid(polytrace_provider_new(null(), 0, null_mut()));
@@ -135,6 +135,14 @@ fn every_entry_point_tolerates_null() {
         invalid(polytrace_span_end(null_mut(), 0));
         assert!(!polytrace_span_is_recording(null()));
         invalid(polytrace_span_get_context(null(), null_mut()));
+        invalid(polytrace_span_get_ids_hex(
+            null(),
+            null_mut(),
+            0,
+            null_mut(),
+            0,
+            null_mut(),
+        ));
         polytrace_span_free(null_mut());
 
         invalid(polytrace_context_new(null_mut()));
@@ -191,7 +199,7 @@ fn null_arguments_on_live_handles() {
     let p = provider();
     let t = tracer(p);
     let sp = span(t, "live");
-    // SAFETY (whole block): NULL arguments with valid handles.
+    // SAFETY: (whole block) NULL arguments with valid handles.
     unsafe {
         invalid(polytrace_provider_stats(p, null_mut()));
         let mut c = null_mut();
@@ -243,6 +251,58 @@ fn null_arguments_on_live_handles() {
         ));
         invalid(polytrace_span_update_name(sp, null(), 1));
         invalid(polytrace_span_get_context(sp, null_mut()));
+        // The log-line accessor: NULL or short buffers are errors that still leave printable
+        // (empty) strings and zero flags behind.
+        let mut tid = [b'x' as c_char; POLYTRACE_TRACE_ID_HEX_SIZE];
+        let mut sid = [b'x' as c_char; POLYTRACE_SPAN_ID_HEX_SIZE];
+        let mut flags = 0xffu8;
+        let msg = invalid(polytrace_span_get_ids_hex(
+            sp,
+            null_mut(),
+            0,
+            sid.as_mut_ptr(),
+            sid.len(),
+            &mut flags,
+        ));
+        assert!(msg.contains("trace_id_hex is NULL"), "{msg}");
+        assert_eq!((sid[0], flags), (0, 0));
+        sid[0] = b'x' as c_char;
+        flags = 0xff;
+        let msg = invalid(polytrace_span_get_ids_hex(
+            sp,
+            tid.as_mut_ptr(),
+            tid.len(),
+            sid.as_mut_ptr(),
+            POLYTRACE_SPAN_ID_HEX_SIZE - 1,
+            &mut flags,
+        ));
+        assert!(
+            msg.contains("span_id_hex has 16 bytes, it needs 17"),
+            "{msg}"
+        );
+        assert_eq!((tid[0], sid[0], flags), (0, 0, 0));
+        let msg = invalid(polytrace_span_get_ids_hex(
+            sp,
+            tid.as_mut_ptr(),
+            32,
+            sid.as_mut_ptr(),
+            sid.len(),
+            null_mut(),
+        ));
+        assert!(
+            msg.contains("trace_id_hex has 32 bytes, it needs 33"),
+            "{msg}"
+        );
+        // NULL flags are fine: not every log line prints them.
+        ok(polytrace_span_get_ids_hex(
+            sp,
+            tid.as_mut_ptr(),
+            tid.len(),
+            sid.as_mut_ptr(),
+            sid.len(),
+            null_mut(),
+        ));
+        assert_eq!(cstr(tid.as_ptr()).len(), 32);
         // NULL with length 0 is the empty string, and fine.
         ok(polytrace_span_set_attribute_string(
             sp,
@@ -269,7 +329,7 @@ fn null_arguments_on_live_handles() {
 fn span_lifecycle_and_stats() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): valid handles and arrays.
+    // SAFETY: (whole block) valid handles and arrays.
     unsafe {
         let root = span(t, "root");
         assert!(polytrace_span_is_recording(root));
@@ -553,7 +613,7 @@ unsafe extern "C" fn count_reports(
 fn double_free_and_stale_handles_are_harmless() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): freed handles are what is tested; they are never dereferenced.
+    // SAFETY: (whole block) freed handles are what is tested; they are never dereferenced.
     unsafe {
         polytrace_diag_set_handler(Some(count_reports), null_mut());
         let a = span(t, "a");
@@ -566,6 +626,17 @@ fn double_free_and_stale_handles_are_harmless() {
         let msg = invalid(polytrace_span_set_attribute_int64(a, c"k".as_ptr(), 1, 1));
         assert!(msg.contains("already freed"), "{msg}");
         invalid(polytrace_span_end(a, 0));
+        let mut tid = [0 as c_char; POLYTRACE_TRACE_ID_HEX_SIZE];
+        let mut sid = [0 as c_char; POLYTRACE_SPAN_ID_HEX_SIZE];
+        let msg = invalid(polytrace_span_get_ids_hex(
+            a,
+            tid.as_mut_ptr(),
+            tid.len(),
+            sid.as_mut_ptr(),
+            sid.len(),
+            null_mut(),
+        ));
+        assert!(msg.contains("already freed"), "{msg}");
         polytrace_span_free(a);
         assert!(
             polytrace_span_is_recording(b),
@@ -614,7 +685,7 @@ fn double_free_and_stale_handles_are_harmless() {
 fn inject_extract_round_trip() {
     let p = provider();
     let t = tracer(p);
-    // SAFETY (whole block): valid handles and buffers.
+    // SAFETY: (whole block) valid handles and buffers.
     unsafe {
         let carrier = [
             polytrace_kv_t {
@@ -887,16 +958,18 @@ fn span_json<'a>(json: &'a str, name: &str) -> (&'a str, &'a str, &'a str) {
     (&json[at..links], &json[links..end], &head[id..])
 }
 
-#[test]
-fn links_trace_state_and_keys_reach_the_exporter() {
+/// A provider of service `ffi-NAME` exporting OTLP JSON lines to a fresh file in the temporary
+/// directory, and that file.
+fn file_provider(name: &str) -> (*mut polytrace_provider_t, std::path::PathBuf) {
     let path =
-        std::env::temp_dir().join(format!("polytrace-ffi-links-{}.jsonl", std::process::id()));
+        std::env::temp_dir().join(format!("polytrace-ffi-{name}-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&path);
+    let service = format!("ffi-{name}");
     let path_text = path.to_string_lossy().into_owned();
     let opts = [
         polytrace_kv_t {
             key: s("service_name"),
-            value: s("ffi-links"),
+            value: s(&service),
         },
         polytrace_kv_t {
             key: s("exporter"),
@@ -908,12 +981,19 @@ fn links_trace_state_and_keys_reach_the_exporter() {
         },
     ];
     let mut p = null_mut();
+    // SAFETY: valid arrays and out-pointer; the strings are copied.
+    ok(unsafe { polytrace_provider_new(opts.as_ptr(), opts.len(), &mut p) });
+    (p, path)
+}
+
+#[test]
+fn links_trace_state_and_keys_reach_the_exporter() {
+    let (p, path) = file_provider("links");
     let first_id;
     let linked_id;
-    // SAFETY (whole test): valid handles, strings and out-pointers, except where the test
+    // SAFETY: (whole test) valid handles, strings and out-pointers, except where the test
     // passes invalid ones on purpose.
     unsafe {
-        ok(polytrace_provider_new(opts.as_ptr(), opts.len(), &mut p));
         let t = tracer(p);
 
         // Keys: interned once, the same handle for the same text, foreign values rejected.
@@ -1150,4 +1230,155 @@ fn links_trace_state_and_keys_reach_the_exporter() {
     let (_, rec_links, _) = span_json(&json, "recorded");
     assert_eq!(rec_links.matches("\"spanId\"").count(), 1, "{rec_links}");
     assert!(rec_links.contains(&linked_id), "{rec_links}");
+}
+
+/// A span's ids as a C logger prints them: `polytrace_span_get_ids_hex` into stack buffers.
+///
+/// # Safety
+/// `span` is a live (or ended, not freed) span handle.
+unsafe fn log_line(span: *const polytrace_span_t, message: &str) -> String {
+    let mut tid = [b'x' as c_char; POLYTRACE_TRACE_ID_HEX_SIZE];
+    let mut sid = [b'x' as c_char; POLYTRACE_SPAN_ID_HEX_SIZE];
+    let mut flags = 0xffu8;
+    // SAFETY: the buffers have the sizes passed.
+    ok(unsafe {
+        polytrace_span_get_ids_hex(
+            span,
+            tid.as_mut_ptr(),
+            tid.len(),
+            sid.as_mut_ptr(),
+            sid.len(),
+            &mut flags,
+        )
+    });
+    format!(
+        "level=info trace_id={} span_id={} trace_flags={flags:02x} msg={message:?}",
+        cstr(tid.as_ptr()),
+        cstr(sid.as_ptr())
+    )
+}
+
+/// The trace id, span id and W3C trace flags (as a log line prints them) of the exported span
+/// named `name` (OTLP JSON lines, where a span's ids and flags come before its name, and its
+/// links and events after it).
+fn exported_ids(json: &str, name: &str) -> (String, String, String) {
+    let at = json
+        .find(&format!("\"name\":\"{name}\""))
+        .unwrap_or_else(|| panic!("span {name} not exported: {json}"));
+    let field = |key: &str| {
+        let from = json[..at].rfind(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+        let text = &json[from..];
+        let end = text[1..].find(['"', ',']).unwrap() + 1;
+        text[..end].trim_matches('"').to_lowercase()
+    };
+    // OTLP's span flags: the W3C trace flags in the low byte, then the is-remote bits.
+    let flags = field("flags").parse::<u32>().unwrap() & 0xff;
+    (field("traceId"), field("spanId"), format!("{flags:02x}"))
+}
+
+#[test]
+fn log_ids_are_the_exported_span_ids() {
+    let (p, path) = file_provider("logs");
+    let (root_line, child_line, ended_line, unsampled_line);
+    // SAFETY: (whole block) valid handles, strings, buffers and out-pointers.
+    unsafe {
+        let t = tracer(p);
+        let root = span(t, "handle-request");
+        root_line = log_line(root, "request received");
+        let child_opts = polytrace_span_options_t {
+            parent: root,
+            remote_parent: null(),
+            kind: POLYTRACE_SPAN_KIND_INTERNAL,
+            attributes: null(),
+            attributes_len: 0,
+            start_time_unix_nano: 0,
+            links: null(),
+            links_len: 0,
+        };
+        let start = |name: &CStr, opts: &polytrace_span_options_t| {
+            let mut sp = null_mut();
+            ok(polytrace_span_start(
+                t,
+                name.as_ptr(),
+                POLYTRACE_NUL_TERMINATED,
+                opts,
+                &mut sp,
+            ));
+            sp
+        };
+        let child = start(c"load-cart", &child_opts);
+        child_line = log_line(child, "cart loaded");
+        ok(polytrace_span_end(child, 0));
+        // Ended but not freed: a line logged after the span's end still names it.
+        ended_line = log_line(child, "after end");
+        polytrace_span_free(child);
+
+        // Under a remote parent that was not sampled: valid ids, the sampled bit clear, and
+        // nothing exported (the default sampler is parent-based).
+        let carrier = [polytrace_kv_t {
+            key: s("traceparent"),
+            value: s("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"),
+        }];
+        let mut remote = null_mut();
+        ok(polytrace_provider_extract(
+            p,
+            carrier.as_ptr(),
+            1,
+            &mut remote,
+        ));
+        let unsampled_opts = polytrace_span_options_t {
+            parent: null(),
+            remote_parent: remote,
+            ..child_opts
+        };
+        let unsampled = start(c"not-sampled", &unsampled_opts);
+        unsampled_line = log_line(unsampled, "unsampled work");
+        ok(polytrace_span_end(unsampled, 0));
+        polytrace_span_free(unsampled);
+        polytrace_context_free(remote);
+
+        ok(polytrace_span_end(root, 0));
+        polytrace_span_free(root);
+        ok(polytrace_provider_shutdown(p, 10_000));
+        // After shutdown spans are no-ops with an invalid context: all-zero ids, no error.
+        let late = span(t, "late");
+        assert_eq!(
+            log_line(late, "late"),
+            format!(
+                "level=info trace_id={} span_id={} trace_flags=00 msg=\"late\"",
+                "0".repeat(32),
+                "0".repeat(16)
+            )
+        );
+        polytrace_span_free(late);
+        polytrace_tracer_free(t);
+        polytrace_provider_free(p);
+    }
+    let json = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+
+    let (trace, root_id, root_flags) = exported_ids(&json, "handle-request");
+    let (child_trace, child_id, child_flags) = exported_ids(&json, "load-cart");
+    assert_eq!(child_trace, trace);
+    assert_eq!(
+        u8::from_str_radix(&root_flags, 16).unwrap() & 1,
+        1,
+        "sampled"
+    );
+    let line = |span_id: &str, flags: &str, msg: &str| {
+        format!("level=info trace_id={trace} span_id={span_id} trace_flags={flags} msg={msg:?}")
+    };
+    assert_eq!(root_line, line(&root_id, &root_flags, "request received"));
+    assert_eq!(child_line, line(&child_id, &child_flags, "cart loaded"));
+    assert_eq!(ended_line, line(&child_id, &child_flags, "after end"));
+    assert!(!json.contains("not-sampled"), "{json}");
+    assert!(
+        unsampled_line.starts_with("level=info trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=")
+            && unsampled_line.ends_with(" trace_flags=00 msg=\"unsampled work\""),
+        "{unsampled_line}"
+    );
+    assert!(
+        !unsampled_line.contains("span_id=00f067aa0ba902b7"),
+        "a new span id, not the parent's"
+    );
 }

@@ -10,7 +10,7 @@ const api = require('@opentelemetry/api');
 const { TracerProvider } = require('..');
 const native = require('../lib/native');
 const { toNative } = require('../lib/options');
-const { ROOT } = require('./helpers');
+const { ROOT, attrs, fileProvider } = require('./helpers');
 
 const vectors = (name) => JSON.parse(fs.readFileSync(path.join(ROOT, 'tests', 'vectors', name), 'utf8'));
 
@@ -147,5 +147,119 @@ test('the traceparent of a polytrace span is the core writer\'s, for every flag 
     p.propagator().inject(api.trace.setSpan(api.ROOT_CONTEXT, span), again);
     assert.equal(again.traceparent, carrier.traceparent, 'a second inject of the same span writes the same header');
     span.end();
+  }
+});
+
+// tests/vectors/spans.json: what a user does with spans through @opentelemetry/api, and what the
+// core exports (read back from the file exporter). The vectors' description gives the rules.
+const KINDS = { internal: api.SpanKind.INTERNAL, server: api.SpanKind.SERVER, client: api.SpanKind.CLIENT, producer: api.SpanKind.PRODUCER, consumer: api.SpanKind.CONSUMER };
+const KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+const CODES = { unset: api.SpanStatusCode.UNSET, ok: api.SpanStatusCode.OK, error: api.SpanStatusCode.ERROR };
+const CODE_NAMES = ['unset', 'ok', 'error'];
+const IGNORED_EVENT_ATTRIBUTES = ['exception.stacktrace', 'exception.escaped'];
+
+function remoteContext(c) {
+  const sc = { traceId: c.trace_id, spanId: c.span_id, traceFlags: c.flags, isRemote: true };
+  if (c.tracestate) sc.traceState = api.createTraceState(c.tracestate);
+  return sc;
+}
+
+function runSpans(c, provider) {
+  const tracer = provider.getTracer('vectors');
+  const prop = provider.propagator();
+  const spans = {};
+  for (const spec of c.spans) {
+    let parentCtx = api.ROOT_CONTEXT;
+    if (typeof spec.parent === 'string') parentCtx = api.trace.setSpan(api.ROOT_CONTEXT, spans[spec.parent]);
+    else if (spec.parent) parentCtx = api.trace.setSpanContext(api.ROOT_CONTEXT, remoteContext(spec.parent));
+    const options = { kind: KINDS[spec.kind || 'internal'] };
+    if (spec.attributes) options.attributes = spec.attributes;
+    if (spec.links) options.links = spec.links.map((l) => ({ context: remoteContext(l.context), attributes: l.attributes }));
+    const span = tracer.startSpan(spec.name, options, parentCtx);
+    spans[spec.name] = span;
+    let ended = false;
+    for (const op of spec.ops || []) {
+      const carrier = {};
+      switch (op[0]) {
+        case 'set_attribute':
+          span.setAttribute(op[1], op[2]);
+          break;
+        case 'add_event':
+          span.addEvent(op[1], op[2]);
+          break;
+        case 'record_exception': {
+          const e = new Error(op[2]);
+          e.name = op[1];
+          span.recordException(e);
+          break;
+        }
+        case 'set_status':
+          span.setStatus(op[2] === undefined ? { code: CODES[op[1]] } : { code: CODES[op[1]], message: op[2] });
+          break;
+        case 'update_name':
+          span.updateName(op[1]);
+          break;
+        case 'end':
+          span.end();
+          ended = true;
+          break;
+        case 'check_recording':
+          assert.equal(span.isRecording(), op[1], `${spec.name}: isRecording`);
+          break;
+        default:
+          prop.inject(api.trace.setSpan(api.ROOT_CONTEXT, span), carrier);
+          if (op[0] === 'check_flags') assert.equal(carrier.traceparent.slice(-2), op[1], `${spec.name}: flags`);
+          else if (op[0] === 'check_traceparent') assert.equal(carrier.traceparent, op[1], `${spec.name}: traceparent`);
+          else if (op[0] === 'check_tracestate') assert.equal(carrier.tracestate || '', op[1], `${spec.name}: tracestate`);
+          else assert.fail(`unknown op ${op[0]}`);
+      }
+    }
+    if (!ended && spec.end !== false) span.end();
+  }
+}
+
+function withoutKeys(o, keys) {
+  const out = { ...o };
+  for (const k of keys) delete out[k];
+  return out;
+}
+
+function compareSpans(c, exported) {
+  assert.equal(exported.length, c.expect.length, `exported ${JSON.stringify(exported.map((s) => s.name))}`);
+  const byId = new Map(exported.map((s) => [s.spanId, s.name]));
+  for (const e of c.expect) {
+    const s = exported.find((x) => x.name === e.name);
+    assert.ok(s, `no span ${e.name}`);
+    if (e.kind !== undefined) assert.equal(KIND_NAMES[s.kind ?? 1], e.kind, `${e.name}: kind`);
+    if (e.parent !== undefined) {
+      const parent = s.parentSpanId ? (byId.get(s.parentSpanId) ?? 'remote') : null;
+      assert.equal(parent, e.parent, `${e.name}: parent`);
+    }
+    if (e.trace_id !== undefined) assert.equal(s.traceId, e.trace_id, `${e.name}: trace id`);
+    if (e.attributes !== undefined) assert.deepEqual(s.attrs, e.attributes, `${e.name}: attributes`);
+    assert.equal(s.droppedAttributesCount ?? 0, e.dropped_attributes ?? 0, `${e.name}: dropped attributes`);
+    assert.equal(s.droppedEventsCount ?? 0, e.dropped_events ?? 0, `${e.name}: dropped events`);
+    assert.equal(s.droppedLinksCount ?? 0, e.dropped_links ?? 0, `${e.name}: dropped links`);
+    if (e.events !== undefined) {
+      const got = (s.events || []).map((ev) => ({ name: ev.name, attributes: withoutKeys(attrs(ev.attributes), IGNORED_EVENT_ATTRIBUTES) }));
+      assert.deepEqual(got, e.events, `${e.name}: events`);
+    }
+    if (e.links !== undefined) {
+      const got = (s.links || []).map((l) => ({ trace_id: l.traceId, span_id: l.spanId, attributes: attrs(l.attributes) }));
+      assert.deepEqual(got, e.links, `${e.name}: links`);
+    }
+    const st = s.status || {};
+    assert.deepEqual({ code: CODE_NAMES[st.code ?? 0], message: st.message ?? '' }, e.status ?? { code: 'unset', message: '' }, `${e.name}: status`);
+  }
+}
+
+test('span vectors: operations through @opentelemetry/api, spans as the core exports them', async (t) => {
+  for (const c of vectors('spans.json').cases) {
+    await t.test(c.name, async () => {
+      const { provider, spans } = fileProvider(TracerProvider, c.config || {});
+      runSpans(c, provider);
+      await provider.shutdown();
+      compareSpans(c, spans());
+    });
   }
 });

@@ -1,13 +1,27 @@
 'use strict';
-// The packed batch: finished spans appended to one buffer that crosses into Rust in a single
-// call per batch (src/decode.rs documents the layout). A span is encoded at end() and then
-// forgotten, so nothing here holds user objects.
+// The batch: finished spans appended to one buffer in the core's finished-span format
+// (docs/finished-spans.md, version 1), which crosses into Rust in a single call per batch and
+// is decoded by the core (polytrace_core::finished::Decoder), which applies every span rule.
+// A span is encoded at end() and then forgotten, so nothing here holds user objects.
 //
 // A batch is handed over when it reaches FLUSH_SPANS spans or FLUSH_BYTES bytes, at the end of
 // the current event-loop turn (an unref'd setImmediate), and before flush, shutdown, stats
 // and process exit. Memory is bounded by one batch (plus one oversized span).
 
 const { once } = require('./diag');
+const { ORIGIN } = require('./time');
+
+/** The header: magic, version, time format (1: f64 ms since ORIGIN), flags, span count, origin. */
+const MAGIC = 0x50;
+const VERSION = 1;
+const MILLIS = 1;
+const HEADER = 16;
+const FRESH = 1;
+/** Record types. */
+const SPAN = 1;
+const STARTED = 2;
+/** Longest string written, in UTF-16 units: a string tag holds 29 bits of UTF-8 length. */
+const MAX_STR = 1 << 26;
 
 const INITIAL = 64 * 1024;
 const FLUSH_BYTES = 48 * 1024;
@@ -28,12 +42,13 @@ const VALUE = 2;
 
 class Batch {
   /**
-   * @param {(batch: Uint8Array, length: number, started: number, fresh: boolean) => number} submit
+   * @param {(batch: Uint8Array, length: number) => number} submit hands a batch to the core;
+   *   returns 1 when the core lost it and string numbering must start afresh
    */
   constructor(submit) {
     this.submitFn = submit;
     this.alloc(INITIAL);
-    this.off = 0;
+    this.off = HEADER;
     this.spans = 0;
     /** Recording spans started from the plan since the last hand-over. */
     this.started = 0;
@@ -47,8 +62,8 @@ class Batch {
     this.cacheKeys = new Array(CACHE).fill(undefined);
     this.cacheIds = new Int32Array(CACHE);
     this.valueStrings = 0;
-    /** The next batch starts numbering strings afresh (after the native side lost a batch). */
-    this.fresh = false;
+    /** The next batch starts numbering strings afresh (the first, and after the core lost one). */
+    this.fresh = true;
     this.timer = null;
     this.flushSpans = FLUSH_SPANS;
     this.flushCb = () => {
@@ -63,6 +78,8 @@ class Batch {
     this.dv = new DataView(this.ab);
     this.buf = Buffer.from(this.ab);
     this.cap = n;
+    this.dv.setUint32(0, MAGIC | (VERSION << 8) | (MILLIS << 16), true);
+    this.dv.setFloat64(8, ORIGIN, true);
   }
 
   grow(min) {
@@ -91,20 +108,20 @@ class Batch {
     this.off += 8;
   }
 
-  /** A string, numbered on first use when `mode` allows (see src/decode.rs, `str`). */
+  /** A string, numbered on first use when `mode` allows (docs/finished-spans.md, `str`). */
   str(s, mode) {
     if (mode !== NEVER) {
       const n = s.length;
       const slot = (n * 31 + s.charCodeAt(n >> 1)) & (CACHE - 1);
       if (this.cacheKeys[slot] === s) {
-        this.u32(this.cacheIds[slot] * 4);
+        this.u32(this.cacheIds[slot] * 8);
         return;
       }
       const id = this.strings.get(s);
       if (id !== undefined) {
         this.cacheKeys[slot] = s;
         this.cacheIds[slot] = id;
-        this.u32(id * 4);
+        this.u32(id * 8);
         return;
       }
       if (
@@ -123,6 +140,7 @@ class Batch {
   }
 
   inline(s, mode) {
+    if (s.length > MAX_STR) s = s.substring(0, MAX_STR);
     const n = s.length;
     const max = 4 + n * 3;
     if (this.off + max > this.cap) this.grow(this.off + max);
@@ -137,7 +155,7 @@ class Batch {
       }
     }
     const len = i === n ? n : this.buf.write(s, start);
-    this.dv.setUint32(this.off, len * 4 + mode, true);
+    this.dv.setUint32(this.off, len * 8 + mode, true);
     this.off = start + len;
   }
 
@@ -200,12 +218,12 @@ class Batch {
   /** Appends a finished span (see lib/span.js for the fields). */
   add(s) {
     const ts = s._ts === undefined ? '' : s._ts.serialize();
-    const status = s._status;
-    const bits = s._par | (ts !== '' ? 4 : 0) | (status === 2 && s._smsg !== '' ? 8 : 0);
+    const discarded = s._da !== 0 || s._de !== 0 || s._dl !== 0;
+    const bits = s._par | (ts !== '' ? 4 : 0) | (discarded ? 8 : 0);
     if (this.off + 56 > this.cap) this.grow(this.off + 56);
     const dv = this.dv;
     let o = this.off;
-    dv.setUint32(o, 1 | (s._kind << 8) | (s._flags << 16) | (bits << 24), true);
+    dv.setUint32(o, SPAN | (s._kind << 8) | (s._flags << 16) | (bits << 24), true);
     dv.setUint32(o + 4, s._tr._ti, true);
     dv.setUint32(o + 8, s._t0, true);
     dv.setUint32(o + 12, s._t1, true);
@@ -224,8 +242,6 @@ class Batch {
     this.off = o + 16;
     this.str(s._name, NAME);
     if (ts !== '') this.str(ts, NEVER);
-    this.u8(status);
-    if (bits & 8) this.str(s._smsg, NEVER);
     this.attrs(s._attrs);
     const events = s._events;
     if (events === null) {
@@ -240,6 +256,22 @@ class Batch {
     } else {
       this.u32(links.length);
       for (let i = 0; i < links.length; i++) this.link(links[i]);
+    }
+    const st = s._st;
+    if (st === null) {
+      this.u32(0);
+    } else {
+      // setStatus calls as code, description pairs; the core applies the precedence rule.
+      this.u32(st.length >> 1);
+      for (let i = 0; i < st.length; i += 2) {
+        this.u8(st[i]);
+        if (st[i] === 2) this.str(st[i + 1], NEVER);
+      }
+    }
+    if (discarded) {
+      this.u32(s._da);
+      this.u32(s._de);
+      this.u32(s._dl);
     }
     this.spans++;
     if (this.off >= FLUSH_BYTES || this.spans >= this.flushSpans) {
@@ -270,36 +302,42 @@ class Batch {
     }
   }
 
-  /** `[traceId, spanId, flags, traceStateHeader, isRemote, attrs]`. */
+  /** `[traceId, spanId, flags, traceStateHeader, isRemote, attrs]`, ids as the API's hex. */
   link(l) {
+    const ts = l[3];
+    this.u8((ts !== '' ? 1 : 0) | (l[4] ? 2 : 0) | 4);
+    this.u8(l[2] & 0xff);
     this.str(l[0], NEVER);
     this.str(l[1], NEVER);
-    this.u8(l[2] & 0xff);
-    const ts = l[3];
-    this.u8((ts !== '' ? 1 : 0) | (l[4] ? 2 : 0));
     if (ts !== '') this.str(ts, NEVER);
     this.attrs(l[5]);
   }
 
   /** Hands the batch to the core. Never throws. */
   flush() {
-    const len = this.off;
+    const spans = this.spans;
     const started = this.started;
-    if (len === 0 && started === 0) return;
-    this.off = 0;
+    if (spans === 0 && started === 0) return;
+    if (started !== 0) {
+      this.u8(STARTED);
+      this.u32(started);
+    }
+    const len = this.off;
+    this.dv.setUint8(3, this.fresh ? FRESH : 0);
+    this.dv.setUint32(4, spans, true);
+    this.off = HEADER;
     this.spans = 0;
     this.started = 0;
-    const fresh = this.fresh;
     this.fresh = false;
     let reset;
     try {
-      reset = this.submitFn(this.u8a, len, started, fresh);
+      reset = this.submitFn(this.u8a, len);
     } catch (e) {
       reset = 1;
       once('submit', `a batch of spans was lost: ${e && e.message}`, 'error');
     }
     if (reset === 1) {
-      // The native side could not decode a batch and forgot its string numbers: start again.
+      // The core could not read a batch and forgot its string numbers: start again.
       this.strings.clear();
       this.cacheKeys.fill(undefined);
       this.valueStrings = 0;

@@ -3,7 +3,7 @@
 // the span to its provider's packed batch (lib/batch.js). Span methods never throw: bad input
 // is dropped with one diagnostic.
 
-const { SpanStatusCode } = require('./api');
+const { SpanStatusCode, isSpanContextValid } = require('./api');
 const attributes = require('./attributes');
 const time = require('./time');
 const { once } = require('./diag');
@@ -49,8 +49,12 @@ class Span {
     this._attrs = [];
     this._events = null;
     this._links = null;
-    this._status = 0;
-    this._smsg = '';
+    /** setStatus calls as code, description pairs (the core applies the precedence rule). */
+    this._st = null;
+    /** Attributes, events and links discarded past the core's caps (exported as dropped). */
+    this._da = 0;
+    this._de = 0;
+    this._dl = 0;
     this._sc = undefined;
     /** The `traceparent` header, made on the first inject. */
     this._tp = undefined;
@@ -118,7 +122,7 @@ class Span {
     if (typeof key === 'string' && key.length !== 0 && (t === 'string' || t === 'number' || t === 'boolean')) {
       const a = this._attrs;
       a.push(key, value);
-      if (a.length > this._tr._p.limits.compactAt) compact(this);
+      if (a.length > this._tr._p.caps.compactAt) compact(this);
     } else if (typeof key === 'string' && key.length !== 0 && Array.isArray(value) && attributes.isValue(value)) {
       this._attrs.push(key, value.slice());
     } else {
@@ -130,7 +134,7 @@ class Span {
   setAttributes(attrs) {
     if (!this._live('setAttributes')) return this;
     attributes.collect(attrs, this._attrs);
-    if (this._attrs.length > this._tr._p.limits.compactAt) compact(this);
+    if (this._attrs.length > this._tr._p.caps.compactAt) compact(this);
     return this;
   }
 
@@ -143,7 +147,8 @@ class Span {
       attrs = undefined;
     }
     const events = this._events || (this._events = []);
-    if (events.length >= this._tr._p.limits.events) {
+    if (events.length >= this._tr._p.caps.events) {
+      this._de++;
       once('events', `span "${this._name}" has more events than the limit (OTEL_SPAN_EVENT_COUNT_LIMIT): later ones are dropped`);
       return this;
     }
@@ -179,10 +184,12 @@ class Span {
       once('status', `invalid status ${JSON.stringify(status)}: ignored`);
       return this;
     }
-    // The API's rules: OK is final, UNSET changes nothing; a description only with ERROR.
-    if (this._status === SpanStatusCode.OK || code === SpanStatusCode.UNSET) return this;
-    this._status = code;
-    this._smsg = code === SpanStatusCode.ERROR && typeof status.message === 'string' ? status.message : '';
+    // Every call is handed to the core, which applies the precedence rule (OK is final, UNSET
+    // changes nothing); the first caps.statusCalls calls are kept.
+    const st = this._st || (this._st = []);
+    if (st.length < 2 * this._tr._p.caps.statusCalls) {
+      st.push(code, code === SpanStatusCode.ERROR && typeof status.message === 'string' ? status.message : '');
+    }
     return this;
   }
 
@@ -210,7 +217,10 @@ class Span {
       return;
     }
     const events = this._events || (this._events = []);
-    if (events.length >= this._tr._p.limits.events) return;
+    if (events.length >= this._tr._p.caps.events) {
+      this._de++;
+      return;
+    }
     events.push([1, t === undefined ? time.now() : time.fromInput(t), type, message, stack, []]);
   }
 
@@ -236,11 +246,16 @@ function isTimeInput(v) {
 function addLinkTo(span, link) {
   const sc = link && link.context;
   if (!sc || typeof sc.traceId !== 'string' || typeof sc.spanId !== 'string') {
-    once('link', 'a link without a valid span context is ignored');
+    once('link', 'a link without a span context is ignored');
     return;
   }
+  const attrs = link.attributes === undefined ? [] : attributes.collect(link.attributes, []);
+  // The format's cap rule (docs/finished-spans.md, "Caps"): a link with an invalid context and
+  // no attributes is dropped silently by the specification, so it is neither kept nor counted.
+  if (attrs.length === 0 && !isSpanContextValid(sc)) return;
   const links = span._links || (span._links = []);
-  if (links.length >= span._tr._p.limits.links) {
+  if (links.length >= span._tr._p.caps.links) {
+    span._dl++;
     once('links-limit', `span "${span._name}" has more links than the limit (OTEL_SPAN_LINK_COUNT_LIMIT): later ones are dropped`);
     return;
   }
@@ -250,24 +265,30 @@ function addLinkTo(span, link) {
     typeof sc.traceFlags === 'number' ? sc.traceFlags : 0,
     sc.traceState ? sc.traceState.serialize() : '',
     sc.isRemote === true,
-    link.attributes === undefined ? [] : attributes.collect(link.attributes, []),
+    attrs,
   ]);
 }
 
 /**
- * Folds repeated keys (the last value wins, first position kept) and drops new keys past the
- * attribute limit, so a span that sets the same keys forever stays bounded.
+ * Folds repeated keys into their first position (the later value wins) and discards new keys
+ * past the attribute cap, counting them — what the core does with every call, so a span that
+ * sets keys forever stays bounded and its exported dropped count stays exact.
  */
 function compact(span) {
   const a = span._attrs;
-  const limit = span._tr._p.limits.attributes;
+  const limit = span._tr._p.caps.attributes;
   const map = new Map();
+  let discarded = 0;
   for (let i = 0; i < a.length; i += 2) {
     if (map.has(a[i]) || map.size < limit) map.set(a[i], a[i + 1]);
+    else discarded++;
   }
   const out = [];
   for (const [k, v] of map) out.push(k, v);
-  if (map.size >= limit) once('attributes-limit', `span "${span._name}" has more attributes than the limit: later keys are dropped`);
+  if (discarded !== 0) {
+    span._da += discarded;
+    once('attributes-limit', `span "${span._name}" has more attributes than the limit: later keys are dropped`);
+  }
   span._attrs = out;
 }
 

@@ -1,7 +1,7 @@
 'use strict';
 // Times travel as milliseconds since `performance.timeOrigin` (doubles keep sub-microsecond
 // precision there for months; nanoseconds since the epoch do not fit in a double). The core
-// adds the origin back (src/decode.rs).
+// adds the origin back (docs/finished-spans.md, time format 1).
 
 const { performance } = require('node:perf_hooks');
 const { once } = require('./diag');

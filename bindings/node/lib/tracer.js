@@ -1,9 +1,9 @@
 'use strict';
 // Tracer: starts spans without calling into Rust. The span id (and a new trace's id) come from
-// the core-filled pool (lib/ids.js); the sampling decision from the core's start plan, which
-// fixes it for the usual samplers (parentbased_always_on: a new trace and a sampled parent are
-// sampled, an unsampled parent is not). Only a sampler that must look at the trace id or the
-// clock (traceidratio, ratelimiting) is asked, through `begin`, for the spans it decides.
+// the core-filled pool (lib/ids.js); the decision and the trace flags from the core's start
+// plan (docs/finished-spans.md, "Starting a span"), applied as it says: per kind of parent a
+// decision and `flags = (parentFlags & keep) | set`. Only where the plan says "ask" (a sampler
+// that must look at the trace id, the clock or the name) is the core asked, through `begin`.
 
 const api = require('./api');
 const { Span } = require('./span');
@@ -15,14 +15,13 @@ const { withSpan } = require('./context');
 
 const { context, trace, isSpanContextValid, INVALID_SPAN_CONTEXT } = api;
 
-/** Plan decisions (src/provider.rs `plan`). */
+/** Plan decisions (`StartPlan::to_table`). */
 const DROP = 0;
 const RECORD_ONLY = 1;
 const SAMPLE = 2;
 const ASK = 3;
-/** W3C trace flags. */
+/** The W3C `sampled` trace flag, which picks the plan's case for a parent. */
 const SAMPLED = 1;
-const RANDOM = 2;
 
 const HAS_UPPER = /[A-F]/;
 
@@ -70,7 +69,9 @@ class Tracer {
     }
     const kind = options !== undefined && options !== null && typeof options.kind === 'number' ? options.kind & 7 : 0;
     const pflags = parent === undefined ? 0 : local ? parent._flags : psc.traceFlags;
-    const decision = parent === undefined ? plan[1] : pflags & SAMPLED ? plan[2] : plan[3];
+    // The plan's case: [decision, keepFlags, setFlags] at 1 (root), 4 (sampled parent) or 7.
+    const c = parent === undefined ? 1 : pflags & SAMPLED ? 4 : 7;
+    const decision = plan[c];
 
     let flags, tid, t0, t1, t2, t3, sid, s0, s1, ts;
     // Where the hex ids start in `tid`/`sid` (see Span: -1 = they are the ids themselves).
@@ -148,10 +149,8 @@ class Tracer {
         t3 = pool.ti[4 * j + 3];
         tid = pool.tHex;
         to = 32 * j;
-        flags = RANDOM | (decision === SAMPLE ? SAMPLED : 0);
-      } else {
-        flags = (pflags & RANDOM) | (decision === SAMPLE ? SAMPLED : 0);
       }
+      flags = (pflags & plan[c + 1]) | plan[c + 2];
       rec = decision === SAMPLE || decision === RECORD_ONLY;
       if (rec) p.batch.started++;
     }

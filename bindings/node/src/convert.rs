@@ -134,6 +134,8 @@ pub struct JsStats {
     pub dropped_export_failed: f64,
     /// Dropped because they ended after shutdown.
     pub dropped_shutdown: f64,
+    /// Lost in a finished-span batch the core could not read (a polytrace bug).
+    pub dropped_invalid: f64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: f64,
     /// Spans the sampler started with the `sampled` flag.
@@ -156,6 +158,7 @@ impl From<Stats> for JsStats {
             dropped_queue_full: s.dropped_queue_full as f64,
             dropped_export_failed: s.dropped_export_failed as f64,
             dropped_shutdown: s.dropped_shutdown as f64,
+            dropped_invalid: s.dropped_invalid as f64,
             export_failures: s.export_failures as f64,
             spans_sampled: s.spans_sampled as f64,
             spans_not_sampled: s.spans_not_sampled as f64,
@@ -166,7 +169,7 @@ impl From<Stats> for JsStats {
 }
 
 /// Splits an id into big-endian 32-bit words (the form JavaScript keeps ids in for the
-/// packed batch; see `lib/batch.js`).
+/// finished-span batch; see `lib/batch.js`).
 pub fn words(bytes: &[u8], out: &mut Vec<u32>) {
     for c in bytes.chunks_exact(4) {
         out.push(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));

@@ -4,7 +4,10 @@
 //! `TracerProvider`, `Tracer`, `Span`, `ContextManager` and `TextMapPropagator`. A live span is
 //! a plain JavaScript object: starting one needs no call into Rust (ids come from a pool the
 //! core fills, the sampling decision from the core's start plan), and `end()` appends it to a
-//! packed batch that crosses into Rust once per many spans ([`decode`]). Only the rare paths
+//! batch in the core's finished-span format (`docs/finished-spans.md`, decoded by
+//! `polytrace_core::finished::Decoder`), which crosses into Rust once per many spans. The core
+//! applies every span rule while decoding; JavaScript keeps the API, the context and packing.
+//! Only the rare paths
 //! (construction, flush, shutdown, stats, a sampler that must be asked) use napi-rs classes;
 //! the per-span paths are hand-written Node-API functions ([`raw`]), because napi-rs's
 //! conversions cost more than a whole JavaScript span.
@@ -17,7 +20,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod convert;
-mod decode;
 mod diag;
 mod error;
 mod provider;

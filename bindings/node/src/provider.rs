@@ -4,14 +4,13 @@
 //! functions of [`crate::raw`], bound to the same [`Shared`] state.
 
 use crate::convert::{self, JsStats, OptionArg};
-use crate::decode::Decoder;
 use crate::error::{guard, guard_js, to_pair, Code};
 use napi::bindgen_prelude::{AsyncTask, Env, Object};
 use napi::Result;
 use napi::Task;
 use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
-use polytrace_core::api::Planned;
+use polytrace_core::finished::Decoder;
 use polytrace_core::{Provider, Tracer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,9 +22,8 @@ const DECODE_QUEUE: usize = 8;
 
 /// What the decoder thread is sent.
 enum Msg {
-    /// A packed batch, the count of plan-started spans since the previous one, and whether
-    /// JavaScript numbered its strings afresh (after a reset).
-    Batch(Vec<u8>, u32, bool),
+    /// A batch in the core's finished-span format (`docs/finished-spans.md`).
+    Batch(Vec<u8>),
     /// Answered once every earlier batch is recorded.
     Barrier(std::sync::mpsc::SyncSender<()>),
 }
@@ -36,7 +34,7 @@ pub struct Shared {
     pub provider: Provider,
     /// Tracers by the number JavaScript knows them by (append-only).
     pub tracers: Arc<RwLock<Vec<Tracer>>>,
-    /// Decoding state of the packed span batches (used inline, or by the decoder thread).
+    /// Decoding state of the finished-span batches (used inline, or by the decoder thread).
     decoder: Arc<Mutex<Decoder>>,
     /// The decoder thread's queue; `None` decodes on the calling (JavaScript) thread.
     tx: Option<std::sync::mpsc::SyncSender<Msg>>,
@@ -44,43 +42,31 @@ pub struct Shared {
     reset: Arc<AtomicBool>,
 }
 
-/// Records one batch with `decoder`, handling a corrupt one (a bug) by forgetting the string
-/// numbers and asking JavaScript to start again. Never panics.
+/// Records one batch with `decoder`. A batch the core cannot read (a bug) is counted by the
+/// core; JavaScript is asked to number its strings afresh. Never panics.
 fn record(
     provider: &Provider,
     tracers: &RwLock<Vec<Tracer>>,
     decoder: &Mutex<Decoder>,
     reset: &AtomicBool,
     buf: &[u8],
-    started: u32,
-    fresh: bool,
 ) {
     let mut d = decoder.lock();
-    if fresh {
-        d.reset();
-        d.discarding = false;
-    }
-    provider.count_started(u64::from(started));
-    if d.discarding {
-        return;
-    }
-    let r = polytrace_core::guard(|| d.submit(buf, &tracers.read()));
+    let r = polytrace_core::guard(|| d.submit(provider, &tracers.read(), buf));
     if let Err(e) = r {
-        d.reset();
-        d.discarding = true;
         reset.store(true, Ordering::Relaxed);
         polytrace_core::diag::emit_once(
             polytrace_core::diag::Level::Error,
             "node-batch",
-            &format!("a batch of spans was lost: {e}"),
+            &format!("a batch of spans was lost (counted in stats().droppedInvalid): {e}"),
         );
     }
 }
 
 impl Shared {
-    fn new(provider: Provider, time_origin_ms: f64, threaded: bool) -> Shared {
+    fn new(provider: Provider, threaded: bool) -> Shared {
         let tracers = Arc::new(RwLock::new(Vec::new()));
-        let decoder = Arc::new(Mutex::new(Decoder::new(time_origin_ms)));
+        let decoder = Arc::new(Mutex::new(Decoder::new()));
         let reset = Arc::new(AtomicBool::new(false));
         let tx = if threaded {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(DECODE_QUEUE);
@@ -96,9 +82,7 @@ impl Shared {
                     // Ends when the provider and its functions are gone (the sender drops).
                     for msg in rx {
                         match msg {
-                            Msg::Batch(buf, started, fresh) => {
-                                record(&p, &t, &d, &r, &buf, started, fresh)
-                            }
+                            Msg::Batch(buf) => record(&p, &t, &d, &r, &buf),
                             Msg::Barrier(done) => {
                                 let _ = done.send(());
                             }
@@ -119,31 +103,28 @@ impl Shared {
         }
     }
 
-    /// Hands over one packed batch (see [`crate::decode`]) with the count of spans JavaScript
-    /// started from the plan since the previous batch. Returns 1 when JavaScript must number
-    /// its strings afresh (and pass `fresh` with the next batch), else 0.
-    pub fn submit(&self, buf: &[u8], started: u32, fresh: bool) -> u32 {
+    /// Hands over one batch in the core's finished-span format. Returns 1 when JavaScript
+    /// must number its strings afresh (and set the `fresh` flag on its next batch), else 0.
+    pub fn submit(&self, buf: &[u8]) -> u32 {
         match &self.tx {
             Some(tx) => {
-                if tx.send(Msg::Batch(buf.to_vec(), started, fresh)).is_err() {
+                if tx.send(Msg::Batch(buf.to_vec())).is_err() {
                     // The thread is gone (it cannot be while we hold the sender): decode here.
-                    self.record_inline(buf, started, fresh);
+                    self.record_inline(buf);
                 }
             }
-            None => self.record_inline(buf, started, fresh),
+            None => self.record_inline(buf),
         }
         u32::from(self.reset.swap(false, Ordering::Relaxed))
     }
 
-    fn record_inline(&self, buf: &[u8], started: u32, fresh: bool) {
+    fn record_inline(&self, buf: &[u8]) {
         record(
             &self.provider,
             &self.tracers,
             &self.decoder,
             &self.reset,
             buf,
-            started,
-            fresh,
         );
     }
 
@@ -212,15 +193,6 @@ pub struct Extracted {
     pub baggage: Vec<Vec<String>>,
 }
 
-fn planned(p: Planned) -> u32 {
-    match p {
-        Planned::Drop => 0,
-        Planned::RecordOnly => 1,
-        Planned::RecordAndSample => 2,
-        Planned::Ask => 3,
-    }
-}
-
 fn timeout(ms: f64) -> Duration {
     if ms.is_finite() && ms > 0.0 {
         Duration::from_millis(ms.min(u32::MAX as f64) as u64)
@@ -237,20 +209,12 @@ impl NativeProvider {
     /// `threaded`: record batches on a decoder thread (the default) instead of the calling
     /// thread; the benchmark compares both.
     #[napi(constructor)]
-    pub fn new(
-        options: Vec<OptionArg>,
-        time_origin_ms: f64,
-        threaded: Option<bool>,
-    ) -> Result<Self, Code> {
+    pub fn new(options: Vec<OptionArg>, threaded: Option<bool>) -> Result<Self, Code> {
         guard_js(|| {
             let options = convert::options(options)?;
             let provider = Provider::new(&options).map_err(crate::error::to_js)?;
             Ok(NativeProvider {
-                shared: Arc::new(Shared::new(
-                    provider,
-                    time_origin_ms,
-                    threaded.unwrap_or(true),
-                )),
+                shared: Arc::new(Shared::new(provider, threaded.unwrap_or(true))),
             })
         })
     }
@@ -274,19 +238,30 @@ impl NativeProvider {
         })
     }
 
-    /// The core's start plan: `[noop, root, sampledParent, unsampledParent]`, each decision
-    /// 0 drop, 1 record only, 2 record and sample, 3 ask (`begin`).
+    /// The core's start plan as ten integers (`StartPlan::to_table`, `docs/finished-spans.md`):
+    /// `[noop, root × (decision, keepFlags, setFlags), sampledParent × 3, unsampledParent × 3]`,
+    /// decisions 0 drop, 1 record only, 2 record and sample, 3 ask (`begin`).
     #[napi]
-    pub fn plan(&self) -> Result<Vec<u32>, Code> {
-        guard(|| {
-            let p = self.shared.provider.start_plan();
-            Ok(vec![
-                u32::from(p.noop),
-                planned(p.root),
-                planned(p.sampled_parent),
-                planned(p.unsampled_parent),
-            ])
-        })
+    pub fn plan(&self) -> Vec<i32> {
+        self.shared.provider.start_plan().to_table().to_vec()
+    }
+
+    /// The caps of a live span (`Caps::to_table`): `[attributes, events, links, statusCalls]`.
+    #[napi]
+    pub fn caps(&self) -> Vec<u32> {
+        self.shared.provider.caps().to_table().to_vec()
+    }
+
+    /// The export timeout in milliseconds (`OTEL_BSP_EXPORT_TIMEOUT`): the default bound of
+    /// `forceFlush` and `shutdown`.
+    #[napi]
+    pub fn export_timeout(&self) -> f64 {
+        self.shared
+            .provider
+            .config()
+            .batch
+            .export_timeout
+            .as_millis() as f64
     }
 
     /// Starts a span by asking the core (ids and sampling decision).
@@ -327,9 +302,7 @@ impl NativeProvider {
     }
 
     /// The raw per-span function bound to this pipeline: `{ submit }` (see [`crate::raw`]).
-    #[napi(
-        ts_return_type = "{ submit(batch: Uint8Array, length: number, started: number, fresh: boolean): number }"
-    )]
+    #[napi(ts_return_type = "{ submit(batch: Uint8Array, length: number): number }")]
     pub fn hot<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         crate::raw::hot_functions(env, self.shared.clone())
     }

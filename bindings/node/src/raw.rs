@@ -152,17 +152,6 @@ unsafe fn u32_arg(env: sys::napi_env, value: sys::napi_value) -> Result<u32, Err
     Ok(v)
 }
 
-/// A boolean argument (anything else is false).
-///
-/// # Safety
-/// As [`typed_bytes`].
-unsafe fn bool_arg(env: sys::napi_env, value: sys::napi_value) -> bool {
-    let mut v = false;
-    // SAFETY: out-pointer to a local.
-    let s = unsafe { sys::napi_get_value_bool(env, value, &mut v) };
-    s == sys::Status::napi_ok && v
-}
-
 /// Copies a string argument as UTF-8 into `buf` when it fits, else into `heap`; returns the
 /// bytes. Non-string arguments are an error.
 ///
@@ -217,8 +206,8 @@ unsafe extern "C" fn submit_cb(
     // SAFETY: called by Node-API with a live env.
     unsafe {
         run(env, || {
-            let (argv, argc, data) = args::<4>(env, info)?;
-            if argc < 3 || data.is_null() {
+            let (argv, argc, data) = args::<2>(env, info)?;
+            if argc < 2 || data.is_null() {
                 return Err(napi_err("submit"));
             }
             // SAFETY: `data` is the `Arc<Shared>` leaked in `hot_functions`, released only by
@@ -226,9 +215,7 @@ unsafe extern "C" fn submit_cb(
             let shared = &*(data as *const Shared);
             let bytes = typed_bytes(env, argv[0], sys::TypedarrayType::uint8_array)?;
             let len = (u32_arg(env, argv[1])? as usize).min(bytes.len());
-            let started = u32_arg(env, argv[2])?;
-            let fresh = argc > 3 && bool_arg(env, argv[3]);
-            let reset = shared.submit(&bytes[..len], started, fresh);
+            let reset = shared.submit(&bytes[..len]);
             let mut out = ptr::null_mut();
             sys::napi_create_uint32(env, reset, &mut out);
             Ok(out)

@@ -343,9 +343,9 @@ fn install(ty: &Bound<'_, PyType>, name: &'static str, f: FastFn) -> PyResult<()
     // The definition must live as long as the type: leaked once per method at module init.
     let def: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
         ml_name: Box::leak(name_c.into_boxed_c_str()).as_ptr(),
-        // SAFETY: both are `extern "C"` function pointers of the same size; CPython calls it
-        // with the fastcall signature because of `ml_flags`.
         ml_meth: ffi::PyMethodDefPointer {
+            // SAFETY: both are `extern "C"` function pointers of the same size; CPython calls
+            // it with the fastcall signature because of `ml_flags`.
             PyCFunction: unsafe { std::mem::transmute::<FastFn, ffi::PyCFunction>(f) },
         },
         ml_flags: METH_FASTCALL | ffi::METH_KEYWORDS,

@@ -63,6 +63,9 @@ def spans_from_lines(lines: List[str]) -> List[Dict[str, Any]]:
                         "name": s.get("name"),
                         "kind": KIND.get(s.get("kind", 0)),
                         "attributes": decode_attrs(s.get("attributes")),
+                        "dropped_attributes": s.get("droppedAttributesCount", 0),
+                        "dropped_events": s.get("droppedEventsCount", 0),
+                        "dropped_links": s.get("droppedLinksCount", 0),
                         "events": [
                             {"name": e.get("name"), "attributes": decode_attrs(e.get("attributes"))}
                             for e in s.get("events", [])

@@ -273,7 +273,7 @@ def test_sampler_off_gives_non_recording_spans_with_valid_context(tmp_path):
 
 STATS_KEYS = {
     "spans_started", "spans_ended", "spans_exported", "spans_dropped", "dropped_queue_full",
-    "dropped_export_failed", "dropped_shutdown", "export_failures", "spans_sampled",
+    "dropped_export_failed", "dropped_shutdown", "dropped_invalid", "export_failures", "spans_sampled",
     "spans_not_sampled", "sampler_polls", "sampler_poll_failures",
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import logging
 import threading
 
 from opentelemetry import context, trace
@@ -93,13 +94,24 @@ def test_explicit_context_attach_detach(fp):
 
 
 def test_detach_with_foreign_token_is_logged_not_raised(fp, caplog):
+    """What users see is what `opentelemetry.context.detach` shows for the same mistake: one
+    ERROR record "Failed to detach context" on the `opentelemetry.context` logger, naming the
+    cause; nothing raised, and the span still ends and is exported."""
     t = fp.provider.get_tracer("t")
     cm = t.start_as_current_span("x")
     # Entered in a copy, so that the span does not stay current for the tests that follow.
     contextvars.copy_context().run(cm.__enter__)
+    caplog.clear()
     # Exit from another context (as a generator closed elsewhere would): must not raise.
     ctx = contextvars.Context()
-    ctx.run(cm.__exit__, None, None, None)
+    with caplog.at_level(logging.DEBUG, logger="opentelemetry.context"):
+        ctx.run(cm.__exit__, None, None, None)
+    records = [r for r in caplog.records if r.name == "opentelemetry.context"]
+    assert [(r.levelno, r.getMessage().split(":")[0]) for r in records] == [
+        (logging.ERROR, "Failed to detach context")
+    ], caplog.text
+    assert "was created in a different Context" in records[0].getMessage()
+    assert "x" in fp.by_name()
 
 
 def test_start_as_current_span_with_explicit_context_keeps_current_values(fp):

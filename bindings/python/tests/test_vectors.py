@@ -9,7 +9,7 @@ from opentelemetry import baggage, context, propagate, trace
 
 import polytrace
 from polytrace import _native
-from conftest import VECTORS
+from conftest import VECTORS, read_spans
 
 PROP = json.loads((VECTORS / "propagation.json").read_text())
 CONF = json.loads((VECTORS / "config.json").read_text())
@@ -233,3 +233,128 @@ def test_config_vector(case):
     for k, v in case.get("expect", {}).items():
         assert matches(v, effective[k]), (k, v, effective[k])
     assert sorted(set(warnings)) == sorted(set(case.get("warnings", [])))
+
+
+# tests/vectors/spans.json: what a user does with spans through the OpenTelemetry API, and what
+# the core exports (read back from the file exporter). The vectors' description gives the rules.
+SPANS = json.loads((VECTORS / "spans.json").read_text())
+KINDS = {
+    "internal": trace.SpanKind.INTERNAL,
+    "server": trace.SpanKind.SERVER,
+    "client": trace.SpanKind.CLIENT,
+    "producer": trace.SpanKind.PRODUCER,
+    "consumer": trace.SpanKind.CONSUMER,
+}
+CODES = {"unset": trace.StatusCode.UNSET, "ok": trace.StatusCode.OK, "error": trace.StatusCode.ERROR}
+CODE_NAMES = {0: "unset", 1: "ok", 2: "error"}
+IGNORED_EVENT_ATTRIBUTES = ("exception.stacktrace", "exception.escaped")
+
+
+def remote_context(c):
+    ts = trace.TraceState.from_header([c["tracestate"]]) if c.get("tracestate") else trace.TraceState()
+    return trace.SpanContext(
+        trace_id=int(c["trace_id"], 16),
+        span_id=int(c["span_id"], 16),
+        is_remote=True,
+        trace_flags=trace.TraceFlags(c["flags"]),
+        trace_state=ts,
+    )
+
+
+def run_spans(case, provider):
+    tracer = provider.get_tracer("vectors")
+    spans = {}
+    for spec in case["spans"]:
+        parent = spec.get("parent")
+        if isinstance(parent, str):
+            ctx = trace.set_span_in_context(spans[parent])
+        elif parent:
+            ctx = trace.set_span_in_context(trace.NonRecordingSpan(remote_context(parent)))
+        else:
+            ctx = context.Context()
+        links = [
+            trace.Link(remote_context(l["context"]), l.get("attributes")) for l in spec.get("links", [])
+        ]
+        span = tracer.start_span(
+            spec["name"],
+            context=ctx,
+            kind=KINDS[spec.get("kind", "internal")],
+            attributes=spec.get("attributes"),
+            links=links,
+        )
+        spans[spec["name"]] = span
+        ended = False
+        for op in spec.get("ops", []):
+            name = op[0]
+            if name == "set_attribute":
+                span.set_attribute(op[1], op[2])
+            elif name == "add_event":
+                span.add_event(op[1], op[2])
+            elif name == "record_exception":
+                # A class named as the case says, outside any module (like a builtin), so its
+                # exception.type is that bare name.
+                span.record_exception(type(op[1], (Exception,), {"__module__": "builtins"})(op[2]))
+            elif name == "set_status":
+                span.set_status(trace.Status(CODES[op[1]], op[2] if len(op) > 2 else None))
+            elif name == "update_name":
+                span.update_name(op[1])
+            elif name == "end":
+                span.end()
+                ended = True
+            elif name == "check_recording":
+                assert span.is_recording() == op[1], spec["name"]
+            else:
+                carrier = {}
+                provider.propagator.inject(carrier, context=trace.set_span_in_context(span))
+                if name == "check_flags":
+                    assert carrier["traceparent"][-2:] == op[1], spec["name"]
+                elif name == "check_traceparent":
+                    assert carrier["traceparent"] == op[1], spec["name"]
+                elif name == "check_tracestate":
+                    assert carrier.get("tracestate", "") == op[1], spec["name"]
+                else:
+                    raise AssertionError(f"unknown op {name}")
+        if not ended and spec.get("end", True):
+            span.end()
+
+
+def compare_spans(case, exported):
+    assert len(exported) == len(case["expect"]), [s["name"] for s in exported]
+    by_id = {s["span_id"]: s["name"] for s in exported}
+    for e in case["expect"]:
+        s = next((x for x in exported if x["name"] == e["name"]), None)
+        assert s is not None, f"no span {e['name']}"
+        if "kind" in e:
+            assert s["kind"] == e["kind"], e["name"]
+        if "parent" in e:
+            parent = by_id.get(s["parent_span_id"], "remote") if s["parent_span_id"] else None
+            assert parent == e["parent"], e["name"]
+        if "trace_id" in e:
+            assert s["trace_id"] == e["trace_id"], e["name"]
+        if "attributes" in e:
+            assert s["attributes"] == e["attributes"], e["name"]
+        for key in ("dropped_attributes", "dropped_events", "dropped_links"):
+            assert s[key] == e.get(key, 0), f"{e['name']}: {key}"
+        if "events" in e:
+            got = [
+                {"name": ev["name"], "attributes": {
+                    k: v for k, v in ev["attributes"].items() if k not in IGNORED_EVENT_ATTRIBUTES
+                }}
+                for ev in s["events"]
+            ]
+            assert got == e["events"], e["name"]
+        if "links" in e:
+            assert s["links"] == e["links"], e["name"]
+        status = {"code": CODE_NAMES[s["status"]["code"]], "message": s["status"]["message"]}
+        assert status == e.get("status", {"code": "unset", "message": ""}), e["name"]
+
+
+@pytest.mark.parametrize("case", SPANS["cases"], ids=ids(SPANS["cases"]))
+def test_span_vectors(tmp_path, case):
+    path = tmp_path / "spans.jsonl"
+    provider = polytrace.TracerProvider(
+        exporter="file", file_path=str(path), service_name="vectors", **case.get("config", {})
+    )
+    run_spans(case, provider)
+    provider.shutdown()
+    compare_spans(case, read_spans(path))

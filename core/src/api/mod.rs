@@ -14,10 +14,10 @@ use crate::export::truncate_all;
 use crate::pipeline::{configured_exporter, Pipeline, TracerShared};
 use crate::propagation::{Baggage, Extracted, Propagators};
 use crate::stats::Stats;
-use crate::trace::finished::{FinishedHead, FinishedRecord};
+use crate::trace::finished::{Caps, FinishedHead, FinishedRecord};
 use crate::trace::record::{now_unix_nanos, to_otel_key, to_otel_value, SpanRecord};
 use crate::trace::sampler::{Decision, SamplerTag};
-use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceId};
+use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -52,13 +52,13 @@ pub struct Begun {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Planned {
     /// Not recorded: a non-recording span with a new span id (the parent's trace).
-    Drop,
+    Drop = 0,
     /// Recorded, without the `sampled` flag (never exported).
-    RecordOnly,
+    RecordOnly = 1,
     /// Recorded with the `sampled` flag.
-    RecordAndSample,
+    RecordAndSample = 2,
     /// Not fixed: call [`Tracer::begin`].
-    Ask,
+    Ask = 3,
 }
 
 impl Planned {
@@ -72,24 +72,103 @@ impl Planned {
     }
 }
 
-/// The core's start decisions for a host whose every call into Rust is expensive (napi,
-/// JNI): per kind of parent, the sampling decision when the configured sampler fixes it
-/// (`Ask` otherwise). A host that follows it draws ids from [`new_trace_id`] /
-/// [`new_span_id`], keeps the parent's trace id, `random` flag and trace state for a child,
-/// sets `random` on a new trace, counts the recording starts with
-/// [`Provider::count_started`] and hands the finished span to [`Tracer::record_span`] with
-/// its context — exactly what [`Tracer::begin`] would have done.
+/// The start decision for one kind of parent: whether the new span records, and its trace
+/// flags as `(parent_flags & keep_flags) | set_flags` (`parent_flags` = 0 for a new trace).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlannedStart {
+    /// The sampling decision, or [`Planned::Ask`].
+    pub decision: Planned,
+    /// The parent's flag bits the new span keeps (the W3C `random` flag of its trace).
+    pub keep_flags: u8,
+    /// The flag bits the new span sets (`sampled`; `random` for a new trace).
+    pub set_flags: u8,
+}
+
+impl PlannedStart {
+    /// The plan for a new trace (`root`) or a child, from the sampler's fixed decision: the
+    /// same flags [`Tracer::begin`] gives such a span.
+    fn new(decision: Option<Decision>, root: bool) -> PlannedStart {
+        let decision = Planned::from_fixed(decision);
+        let sampled = if decision == Planned::RecordAndSample {
+            TraceFlags::SAMPLED
+        } else {
+            0
+        };
+        let (keep_flags, set_flags) = if root {
+            (0, TraceFlags::RANDOM | sampled)
+        } else {
+            (TraceFlags::RANDOM, sampled)
+        };
+        PlannedStart {
+            decision,
+            keep_flags,
+            set_flags,
+        }
+    }
+
+    /// Whether a span started this way records (and is handed to the core when it ends).
+    pub fn records(&self) -> bool {
+        matches!(
+            self.decision,
+            Planned::RecordOnly | Planned::RecordAndSample
+        )
+    }
+
+    /// The new span's trace flags given its parent's (0 for a new trace).
+    pub fn flags(&self, parent_flags: u8) -> u8 {
+        (parent_flags & self.keep_flags) | self.set_flags
+    }
+}
+
+/// The core's start decisions for a host whose every call into Rust is expensive (napi, JNI,
+/// NIFs), per kind of parent (`docs/finished-spans.md`, "Starting a span"). A host that
+/// follows it draws ids from [`new_trace_id`] / [`new_span_id`] (or in blocks,
+/// [`fill_ids`]), keeps the parent's trace id and trace state for a child, computes the flags
+/// with [`PlannedStart::flags`], counts the recording starts ([`Provider::count_started`] or
+/// the byte layout's `started` record) and hands the finished span to the core with its
+/// context — exactly what [`Tracer::begin`] would have done. Where a decision is
+/// [`Planned::Ask`], it calls [`Tracer::begin`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StartPlan {
     /// The provider creates only non-recording spans (`OTEL_SDK_DISABLED`, or shut down): a
     /// new span carries its parent's context unchanged (or the invalid context).
     pub noop: bool,
     /// No valid parent: a new trace.
-    pub root: Planned,
+    pub root: PlannedStart,
     /// A valid parent (local or remote) with the `sampled` flag.
-    pub sampled_parent: Planned,
+    pub sampled_parent: PlannedStart,
     /// A valid parent (local or remote) without the `sampled` flag.
-    pub unsampled_parent: Planned,
+    pub unsampled_parent: PlannedStart,
+}
+
+impl StartPlan {
+    /// The plan as ten integers for a host's typed array:
+    /// `[noop, root × (decision, keep, set), sampled parent × 3, unsampled parent × 3]`,
+    /// decisions numbered as [`Planned`].
+    pub fn to_table(&self) -> [i32; 10] {
+        let mut t = [0i32; 10];
+        t[0] = i32::from(self.noop);
+        for (i, p) in [self.root, self.sampled_parent, self.unsampled_parent]
+            .iter()
+            .enumerate()
+        {
+            t[1 + 3 * i] = p.decision as i32;
+            t[2 + 3 * i] = i32::from(p.keep_flags);
+            t[3 + 3 * i] = i32::from(p.set_flags);
+        }
+        t
+    }
+}
+
+/// Fills `span_ids` and `trace_ids` with new random, valid ids from the core's generator
+/// (hosts that draw ids in blocks: one call per many spans).
+pub fn fill_ids(span_ids: &mut [SpanId], trace_ids: &mut [TraceId]) {
+    for s in span_ids {
+        *s = crate::trace::ids::span_id();
+    }
+    for t in trace_ids {
+        *t = crate::trace::ids::trace_id();
+    }
 }
 
 /// A new random, valid trace id from the core's generator (all 16 bytes random, so a new
@@ -230,19 +309,40 @@ impl Provider {
     pub fn start_plan(&self) -> StartPlan {
         let p = &self.pipeline;
         if p.config.disabled || p.is_shutdown() {
+            let drop = PlannedStart {
+                decision: Planned::Drop,
+                keep_flags: 0xff,
+                set_flags: 0,
+            };
             return StartPlan {
                 noop: true,
-                root: Planned::Drop,
-                sampled_parent: Planned::Drop,
-                unsampled_parent: Planned::Drop,
+                root: drop,
+                sampled_parent: drop,
+                unsampled_parent: drop,
             };
         }
         let fixed = p.sampler.fixed_decisions();
         StartPlan {
             noop: false,
-            root: Planned::from_fixed(fixed.root),
-            sampled_parent: Planned::from_fixed(fixed.sampled_parent),
-            unsampled_parent: Planned::from_fixed(fixed.unsampled_parent),
+            root: PlannedStart::new(fixed.root, true),
+            sampled_parent: PlannedStart::new(fixed.sampled_parent, false),
+            unsampled_parent: PlannedStart::new(fixed.unsampled_parent, false),
+        }
+    }
+
+    /// The caps a binding may apply to a live span on its side (`docs/finished-spans.md`).
+    pub fn caps(&self) -> Caps {
+        Caps::from_limits(&self.pipeline.config.limits)
+    }
+
+    /// Counts `n` spans lost in a finished-span batch the core could not read.
+    pub(crate) fn count_invalid(&self, n: u64) {
+        if n > 0 {
+            self.pipeline
+                .counters
+                .dropped_invalid
+                .0
+                .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -424,9 +524,9 @@ impl Tracer {
             kind: span.kind,
             start_time: span.start_time,
             end_time: span.end_time,
-            status: span.status,
         };
-        let (attributes, events, links) = (span.attributes, span.events, span.links);
+        let (attributes, events, links, status) =
+            (span.attributes, span.events, span.links, span.status);
         self.record_tagged(head, tag, |r| {
             for (k, v) in attributes {
                 r.set_attribute(k, v);
@@ -437,6 +537,7 @@ impl Tracer {
             for l in links {
                 r.add_link(l);
             }
+            r.set_status(status);
             Ok(())
         })?;
         Ok(ctx)
@@ -515,14 +616,13 @@ mod tests {
     #[test]
     fn start_plan_follows_the_sampler_and_shutdown() {
         let p = provider(&[]);
+        let plan = p.start_plan();
+        assert!(!plan.noop);
         assert_eq!(
-            p.start_plan(),
-            StartPlan {
-                noop: false,
-                root: Planned::RecordAndSample,
-                sampled_parent: Planned::RecordAndSample,
-                unsampled_parent: Planned::Drop,
-            }
+            plan.to_table(),
+            [0, 2, 0, 3, 2, 2, 1, 0, 2, 0],
+            "parentbased_always_on: sample a root (random|sampled), sample a sampled parent's \
+             child (keeping random), drop an unsampled parent's child"
         );
         p.shutdown(Duration::from_secs(1)).unwrap();
         assert!(p.start_plan().noop);
@@ -531,10 +631,56 @@ mod tests {
             ("sampler", "parentbased_traceidratio"),
             ("sampler_arg", "0.5"),
         ]);
-        assert_eq!(ratio.start_plan().root, Planned::Ask);
-        assert_eq!(ratio.start_plan().sampled_parent, Planned::RecordAndSample);
+        assert_eq!(ratio.start_plan().root.decision, Planned::Ask);
+        assert_eq!(
+            ratio.start_plan().sampled_parent.decision,
+            Planned::RecordAndSample
+        );
         let disabled = provider(&[("disabled", "true")]);
         assert!(disabled.start_plan().noop);
+    }
+
+    /// A host following the plan gives a span exactly the flags and recording decision
+    /// `Tracer::begin` gives it, for every fixed case, sampler and parent flag combination.
+    #[test]
+    fn following_the_plan_is_what_begin_decides() {
+        for sampler in [
+            "always_on",
+            "always_off",
+            "parentbased_always_on",
+            "parentbased_always_off",
+        ] {
+            let p = provider(&[("sampler", sampler)]);
+            let t = p.tracer("t", None, None, vec![]);
+            let plan = p.start_plan();
+            let begun = t.begin(None, "n", SpanKind::Internal, &[]);
+            assert_eq!(plan.root.records(), begun.recording, "{sampler} root");
+            assert_eq!(
+                plan.root.flags(0),
+                begun.context.trace_flags.0,
+                "{sampler} root"
+            );
+            for parent_flags in 0u8..4 {
+                let parent = SpanContext {
+                    trace_id: new_trace_id(),
+                    span_id: new_span_id(),
+                    trace_flags: TraceFlags(parent_flags),
+                    ..Default::default()
+                };
+                let case = if parent_flags & TraceFlags::SAMPLED != 0 {
+                    plan.sampled_parent
+                } else {
+                    plan.unsampled_parent
+                };
+                let begun = t.begin(Some(&parent), "n", SpanKind::Internal, &[]);
+                assert_eq!(case.records(), begun.recording, "{sampler} {parent_flags}");
+                assert_eq!(
+                    case.flags(parent_flags),
+                    begun.context.trace_flags.0,
+                    "{sampler} {parent_flags}"
+                );
+            }
+        }
     }
 
     #[test]

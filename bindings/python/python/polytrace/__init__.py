@@ -192,6 +192,7 @@ _ZERO_STATS = {
     "dropped_queue_full": 0,
     "dropped_export_failed": 0,
     "dropped_shutdown": 0,
+    "dropped_invalid": 0,
     "export_failures": 0,
     "spans_sampled": 0,
     "spans_not_sampled": 0,

@@ -7,6 +7,15 @@ use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::error::{Error, Result};
 use bytes::Bytes;
 
+/// Makes *ring* rustls's process default when nothing installed one: reqwest is built without
+/// a crypto provider of its own (`rustls-no-provider`), so the core compiles one TLS backend,
+/// *ring*, which tonic uses too — not also aws-lc. A host that installed its own provider
+/// keeps it (reqwest then uses that one).
+fn install_crypto_provider() {
+    // `Err`: a provider is installed already, which is all reqwest needs.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// An HTTP client of the OTLP trace endpoint.
 pub(super) struct HttpTransport {
     client: reqwest::Client,
@@ -21,6 +30,7 @@ pub(super) struct HttpTransport {
 
 impl HttpTransport {
     pub(super) fn new(otlp: &OtlpConfig) -> Result<HttpTransport> {
+        install_crypto_provider();
         let mut client = reqwest::Client::builder()
             .timeout(otlp.timeout)
             .user_agent(user_agent());
