@@ -11,7 +11,7 @@
 //! `sampler_poll_failures`, and is logged at most once a minute per kind of failure.
 
 use crate::config::RemoteTransport;
-use crate::export::otlp::{user_agent, RawCodec};
+use crate::export::otlp::{install_crypto_provider, user_agent, RawCodec};
 use crate::stats::Counters;
 use crate::trace::sampler::remote::RemoteSampler;
 use crate::trace::sampler::strategy::{grpc_request, Strategy};
@@ -89,7 +89,20 @@ impl Poller {
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("polytrace-sampling".into())
-            .spawn(move || run(&remote, &service, &counters, &thread_stop))?;
+            .spawn(move || {
+                // A bug here must not go unnoticed, nor take anything else down: the initial
+                // (or last) strategy stays in force.
+                let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(&remote, &service, &counters, &thread_stop)
+                }));
+                if polled.is_err() {
+                    crate::diag::emit(
+                        crate::diag::Level::Error,
+                        "jaeger_remote sampler: the polling thread failed (a bug); the \
+                         strategy in force is kept",
+                    );
+                }
+            })?;
         Ok(Poller {
             stop,
             thread: Some(thread),
@@ -198,6 +211,7 @@ impl Client {
             .clamp(Duration::from_secs(1), MAX_FETCH_TIME);
         match config.transport() {
             RemoteTransport::Http => {
+                install_crypto_provider();
                 let mut url = reqwest::Url::parse(&config.endpoint)
                     .map_err(|e| format!("invalid endpoint {:?}: {e}", config.endpoint))?;
                 url.query_pairs_mut().append_pair("service", service);

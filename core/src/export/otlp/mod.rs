@@ -18,6 +18,7 @@ mod http;
 mod retry;
 
 pub(crate) use grpc::RawCodec;
+pub(crate) use http::install_crypto_provider;
 
 use crate::config::{OtlpConfig, Protocol};
 use crate::error::{Error, Result};
