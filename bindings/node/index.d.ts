@@ -38,6 +38,22 @@ export type Stats = {
      * export calls that failed
      */
     exportFailures: number;
+    /**
+     * spans the sampler started with the `sampled` flag
+     */
+    spansSampled: number;
+    /**
+     * spans the sampler started without the `sampled` flag
+     */
+    spansNotSampled: number;
+    /**
+     * strategies fetched by the remote sampler (`jaeger_remote`)
+     */
+    samplerPolls: number;
+    /**
+     * failed fetches of the remote sampler's strategy
+     */
+    samplerPollFailures: number;
 };
 /**
  * Options of a provider: any option of docs/configuration.md, in camelCase (or snake_case),

@@ -326,6 +326,10 @@ class W3CPropagator {
  * @property {number} droppedShutdown dropped because they ended after shutdown
  * @property {number} droppedInvalid lost in a batch the core could not read (a polytrace bug)
  * @property {number} exportFailures export calls that failed
+ * @property {number} spansSampled spans the sampler started with the `sampled` flag
+ * @property {number} spansNotSampled spans the sampler started without the `sampled` flag
+ * @property {number} samplerPolls strategies fetched by the remote sampler (`jaeger_remote`)
+ * @property {number} samplerPollFailures failed fetches of the remote sampler's strategy
  */
 
 /**

@@ -138,6 +138,14 @@ export interface JsStats {
   droppedInvalid: number
   /** Export calls that failed (each may carry many spans). */
   exportFailures: number
+  /** Spans the sampler started with the `sampled` flag. */
+  spansSampled: number
+  /** Spans the sampler started without the `sampled` flag. */
+  spansNotSampled: number
+  /** Strategies fetched by the remote sampler (`jaeger_remote`). */
+  samplerPolls: number
+  /** Failed fetches of the remote sampler's strategy. */
+  samplerPollFailures: number
 }
 
 /**

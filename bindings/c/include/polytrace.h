@@ -176,6 +176,14 @@ typedef struct polytrace_stats_t {
   uint64_t dropped_shutdown;
   // Export calls that failed (each may carry many spans).
   uint64_t export_failures;
+  // Spans the sampler started with the `sampled` flag.
+  uint64_t spans_sampled;
+  // Spans the sampler started without the `sampled` flag.
+  uint64_t spans_not_sampled;
+  // Strategies fetched by the remote sampler (`jaeger_remote`).
+  uint64_t sampler_polls;
+  // Failed fetches of the remote sampler's strategy.
+  uint64_t sampler_poll_failures;
 } polytrace_stats_t;
 
 // What a span represents (one of the `POLYTRACE_SPAN_KIND_*` constants).

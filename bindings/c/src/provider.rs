@@ -43,6 +43,14 @@ pub struct polytrace_stats_t {
     pub dropped_shutdown: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
+    /// Spans the sampler started with the `sampled` flag.
+    pub spans_sampled: u64,
+    /// Spans the sampler started without the `sampled` flag.
+    pub spans_not_sampled: u64,
+    /// Strategies fetched by the remote sampler (`jaeger_remote`).
+    pub sampler_polls: u64,
+    /// Failed fetches of the remote sampler's strategy.
+    pub sampler_poll_failures: u64,
 }
 
 /// The most headers `polytrace_provider_inject` writes (`traceparent`, `tracestate`, `baggage`).
@@ -174,6 +182,10 @@ pub unsafe extern "C" fn polytrace_provider_stats(
             dropped_export_failed: s.dropped_export_failed,
             dropped_shutdown: s.dropped_shutdown,
             export_failures: s.export_failures,
+            spans_sampled: s.spans_sampled,
+            spans_not_sampled: s.spans_not_sampled,
+            sampler_polls: s.sampler_polls,
+            sampler_poll_failures: s.sampler_poll_failures,
         };
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_stats, out, "out_stats") }

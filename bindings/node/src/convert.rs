@@ -156,6 +156,14 @@ pub struct JsStats {
     pub dropped_invalid: f64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: f64,
+    /// Spans the sampler started with the `sampled` flag.
+    pub spans_sampled: f64,
+    /// Spans the sampler started without the `sampled` flag.
+    pub spans_not_sampled: f64,
+    /// Strategies fetched by the remote sampler (`jaeger_remote`).
+    pub sampler_polls: f64,
+    /// Failed fetches of the remote sampler's strategy.
+    pub sampler_poll_failures: f64,
 }
 
 impl From<Stats> for JsStats {
@@ -170,6 +178,10 @@ impl From<Stats> for JsStats {
             dropped_shutdown: s.dropped_shutdown as f64,
             dropped_invalid: s.dropped_invalid as f64,
             export_failures: s.export_failures as f64,
+            spans_sampled: s.spans_sampled as f64,
+            spans_not_sampled: s.spans_not_sampled as f64,
+            sampler_polls: s.sampler_polls as f64,
+            sampler_poll_failures: s.sampler_poll_failures as f64,
         }
     }
 }

@@ -36,10 +36,15 @@ pub mod docs;
 mod options;
 mod parse;
 mod resolve;
+mod sampler_arg;
 mod types;
 
 pub use options::{
     add_default_option, find_option, normalize_option_name, option_error, EnvVar, Kind, OptionDef,
     Section, OPTIONS, OPTION_NAMES,
+};
+pub use sampler_arg::{
+    JaegerRemoteConfig, RemoteTransport, DEFAULT_JAEGER_REMOTE_ENDPOINT,
+    DEFAULT_JAEGER_REMOTE_INITIAL_RATE, DEFAULT_JAEGER_REMOTE_POLLING_MS,
 };
 pub use types::*;

@@ -13,7 +13,7 @@
 //! regenerate the docs (`POLYTRACE_UPDATE_DOCS=1 cargo test -p polytrace-core --test
 //! config_docs`) and add a case to `tests/vectors/config.json`.
 
-use super::parse::{encode_pairs, fmt_float, join};
+use super::parse::{encode_pairs, join};
 use super::{Config, OptionValue};
 use crate::error::{ConfigProblem, Error};
 use std::path::Path;
@@ -489,14 +489,15 @@ pub(super) const SAMPLER: OptionDef = OptionDef {
     default: Some("parentbased_always_on"),
     section: Section::Sampler,
     description: "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, \
-                  `parentbased_always_off`, `parentbased_traceidratio`, and polytrace's own \
+                  `parentbased_always_off`, `parentbased_traceidratio`, `jaeger_remote`, \
+                  `parentbased_jaeger_remote` (below), and polytrace's own \
                   `ratelimiting` and `parentbased_ratelimiting` (at most N new traces per \
                   second per process, from a lock-free token bucket with a burst of N; spans \
                   with a parent keep the parent's decision, so traces are never cut in pieces \
                   and both names behave the same; not part of the OpenTelemetry \
                   specification).",
-    invalid: "unsupported samplers (`jaeger_remote`, `parentbased_jaeger_remote`, `xray`) and \
-              unknown names: warning, `parentbased_always_on`",
+    invalid: "unsupported samplers (`xray`) and unknown names: warning, \
+              `parentbased_always_on`",
     effective: Some(|c| c.sampler.name()),
     ..ROW
 };
@@ -505,13 +506,18 @@ pub(super) const SAMPLER_ARG: OptionDef = OptionDef {
     name: "sampler_arg",
     env: &[var("OTEL_TRACES_SAMPLER_ARG")],
     kind: Kind::SamplerArg,
-    default_doc: "`1.0` for the ratio samplers, `100` for the rate-limiting ones",
+    default_doc: "`1.0` for the ratio samplers, `100` for the rate-limiting ones, \
+                  `endpoint=http://localhost:14250,pollingIntervalMs=60000,\
+                  initialSamplingRate=0.001` for the Jaeger ones",
     section: Section::Sampler,
     description: "Ratio in [0, 1] for `*traceidratio`; traces per second (> 0) for \
-                  `*ratelimiting`. Ignored by the other samplers. The argument applies to the \
-                  resolved sampler, whichever source set it.",
-    invalid: "warning, the sampler's default argument",
-    effective: Some(|c| c.sampler.arg().map(fmt_float).unwrap_or_default()),
+                  `*ratelimiting`; for `*jaeger_remote` a comma-separated list of `endpoint`, \
+                  `pollingIntervalMs` and `initialSamplingRate`, each optional (below; as an \
+                  option also a map of those keys to strings). Ignored by the other samplers. \
+                  The argument applies to the resolved sampler, whichever source set it.",
+    invalid: "warning, the sampler's default argument (for `*jaeger_remote`: any bad or \
+              unknown key ignores the whole list, as the specification says)",
+    effective: Some(|c| c.sampler.arg_text()),
     ..ROW
 };
 

@@ -7,6 +7,7 @@
 //! value that cannot be used is a [`Reject`] that becomes an error naming the option.
 
 use super::options::Kind;
+use super::sampler_arg::JaegerRemoteConfig;
 use super::types::MAX_INT;
 use super::{Compression, ExporterKind, OptionValue, PropagatorKind, Protocol};
 use crate::error::{ConfigProblem, Error, Result};
@@ -59,8 +60,10 @@ pub(super) enum Value {
     /// [`Kind::Int`], [`Kind::Millis`], [`Kind::Timeout`] (milliseconds, `0` already made
     /// indefinite).
     Int(u64),
-    /// [`Kind::SamplerArg`]
+    /// [`Kind::SamplerArg`] of the ratio and rate-limiting samplers
     Float(f64),
+    /// [`Kind::SamplerArg`] of the Jaeger remote samplers
+    Remote(JaegerRemoteConfig),
     /// [`Kind::Text`], [`Kind::LowerText`], [`Kind::Endpoint`] (the final URL).
     Text(String),
     /// [`Kind::Path`]
@@ -118,6 +121,7 @@ extractors! {
     compression: Compression -> Compression, "a compression";
     propagators: Propagators -> Vec<PropagatorKind>, "propagators";
     redact: Redact -> Scrubbers, "scrubbers";
+    remote: Remote -> JaegerRemoteConfig, "a jaeger_remote argument";
 }
 
 impl Value {
@@ -177,8 +181,10 @@ fn sampler_arg_range(root: RootSampler) -> (fn(f64) -> bool, &'static str) {
             |x| x > 0.0,
             "ratelimiting expects a positive number of traces per second",
         ),
-        // Not read for samplers without an argument.
-        RootSampler::AlwaysOn | RootSampler::AlwaysOff => (|_| true, "expected a number"),
+        // Not read for samplers without a numeric argument.
+        RootSampler::AlwaysOn | RootSampler::AlwaysOff | RootSampler::JaegerRemote => {
+            (|_| true, "expected a number")
+        }
     }
 }
 
@@ -241,6 +247,9 @@ impl Kind {
                 parsed(endpoint_url(raw, ctx.protocol, ctx.insecure, generic).map(Value::Text))
             }
             Kind::Sampler => parsed(parse_sampler(raw).map(|(r, pb)| Value::Sampler(r, pb))),
+            Kind::SamplerArg if ctx.sampler == RootSampler::JaegerRemote => {
+                map_parsed(JaegerRemoteConfig::parse_env(raw), Value::Remote)
+            }
             Kind::SamplerArg => parsed(
                 raw.parse::<f64>()
                     .map_err(|_| format!("{}, got a non-number", sampler_arg_range(ctx.sampler).1))
@@ -304,6 +313,9 @@ impl Kind {
                 let (root, parent_based) = parse_sampler(&s).map_err(bad)?;
                 Value::Sampler(root, parent_based)
             }
+            Kind::SamplerArg if ctx.sampler == RootSampler::JaegerRemote => {
+                Value::Remote(JaegerRemoteConfig::from_pairs(&opt_pairs(v)?).map_err(bad)?)
+            }
             Kind::SamplerArg => {
                 Value::Float(sampler_arg_check(ctx.sampler, opt_float(v)?).map_err(bad)?)
             }
@@ -331,6 +343,7 @@ impl Kind {
             (_, Value::Bool(b)) => b.to_string(),
             (_, Value::Int(n)) => n.to_string(),
             (_, Value::Float(x)) => fmt_float(*x),
+            (_, Value::Remote(r)) => r.to_arg(),
             (_, Value::Text(s)) => s.clone(),
             (_, Value::Path(p)) => format!("{:?}", p.to_string_lossy()),
             (_, Value::List(items)) => items.join(","),
@@ -410,6 +423,8 @@ pub(super) enum RootSampler {
     TraceIdRatio,
     /// `ratelimiting`
     RateLimiting,
+    /// `jaeger_remote`
+    JaegerRemote,
 }
 
 pub(super) fn sampler_name(root: RootSampler, parent_based: bool) -> String {
@@ -418,6 +433,7 @@ pub(super) fn sampler_name(root: RootSampler, parent_based: bool) -> String {
         RootSampler::AlwaysOff => "always_off",
         RootSampler::TraceIdRatio => "traceidratio",
         RootSampler::RateLimiting => "ratelimiting",
+        RootSampler::JaegerRemote => "jaeger_remote",
     };
     if parent_based {
         format!("parentbased_{r}")
@@ -438,13 +454,14 @@ fn parse_sampler(s: &str) -> Result<(RootSampler, bool), String> {
         "always_off" => RootSampler::AlwaysOff,
         "traceidratio" => RootSampler::TraceIdRatio,
         "ratelimiting" => RootSampler::RateLimiting,
-        "jaeger_remote" | "xray" => {
+        "jaeger_remote" => RootSampler::JaegerRemote,
+        "xray" => {
             return Err(format!("the sampler {s:?} is not supported by polytrace"));
         }
         _ => {
             return Err(format!(
                 "unknown sampler {s:?} (expected always_on, always_off, traceidratio, \
-                 ratelimiting or their parentbased_ variants)"
+                 ratelimiting, jaeger_remote or their parentbased_ variants)"
             ));
         }
     };
@@ -849,7 +866,7 @@ pub(super) fn endpoint_url(
 }
 
 /// Checks `[userinfo@]host[:port]`: a non-empty host and, if present, a numeric port.
-fn check_authority(authority: &str) -> Result<(), String> {
+pub(super) fn check_authority(authority: &str) -> Result<(), String> {
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = if let Some(rest) = host_port.strip_prefix('[') {
         let Some((v6, after)) = rest.split_once(']') else {

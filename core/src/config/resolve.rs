@@ -8,7 +8,8 @@ use super::parse::{dedup_pairs, opt_pairs, opt_string, parse_pairs, take_key, to
 use super::parse::{Ctx, Parsed, Reject, RootSampler, Value};
 use super::types::{default_service_name, ConfigWarning, DEFAULT_RATE_LIMIT};
 use super::{
-    BatchConfig, Config, LimitsConfig, OptionValue, OtlpConfig, RedactionConfig, SamplerConfig,
+    BatchConfig, Config, JaegerRemoteConfig, LimitsConfig, OptionValue, OtlpConfig,
+    RedactionConfig, SamplerConfig,
 };
 use crate::error::{ConfigProblem, Error, Result};
 use std::collections::HashMap;
@@ -388,6 +389,14 @@ impl<'a> Resolver<'a> {
             RootSampler::RateLimiting => {
                 SamplerConfig::RateLimiting(arg(self, DEFAULT_RATE_LIMIT)?)
             }
+            RootSampler::JaegerRemote => SamplerConfig::JaegerRemote(
+                self.get(
+                    &[&o::SAMPLER_ARG],
+                    Some(Value::Remote(JaegerRemoteConfig::default())),
+                )?
+                .0
+                .remote()?,
+            ),
         };
         Ok(if parent_based {
             SamplerConfig::ParentBased(Box::new(root))

@@ -2,6 +2,7 @@
 //! resolved [`Config`] and its parts), what callers give ([`OptionValue`]) and the warnings
 //! about environment values ([`ConfigWarning`]), with the defaults of the specification.
 
+use super::sampler_arg::JaegerRemoteConfig;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -191,6 +192,9 @@ pub enum SamplerConfig {
     /// `ratelimiting` (polytrace's own): at most N new traces per second per process
     /// (default 100).
     RateLimiting(f64),
+    /// `jaeger_remote`: the strategy Jaeger serves for this service, polled from an endpoint
+    /// (see [`JaegerRemoteConfig`]).
+    JaegerRemote(JaegerRemoteConfig),
     /// `parentbased_*`: the root sampler is used for spans without a parent (default
     /// `parentbased_always_on`, the specification's default sampler).
     ParentBased(Box<SamplerConfig>),
@@ -204,14 +208,18 @@ impl SamplerConfig {
             SamplerConfig::AlwaysOff => "always_off".to_string(),
             SamplerConfig::TraceIdRatio(_) => "traceidratio".to_string(),
             SamplerConfig::RateLimiting(_) => "ratelimiting".to_string(),
+            SamplerConfig::JaegerRemote(_) => "jaeger_remote".to_string(),
             SamplerConfig::ParentBased(root) => format!("parentbased_{}", root.name()),
         }
     }
 
-    /// The sampler argument (ratio or traces per second), if this sampler takes one.
+    /// The numeric sampler argument (ratio or traces per second), if this sampler takes one
+    /// (see [`arg_text`](Self::arg_text) for every sampler's argument).
     pub fn arg(&self) -> Option<f64> {
         match self {
-            SamplerConfig::AlwaysOn | SamplerConfig::AlwaysOff => None,
+            SamplerConfig::AlwaysOn | SamplerConfig::AlwaysOff | SamplerConfig::JaegerRemote(_) => {
+                None
+            }
             SamplerConfig::TraceIdRatio(a) | SamplerConfig::RateLimiting(a) => Some(*a),
             SamplerConfig::ParentBased(root) => root.arg(),
         }
