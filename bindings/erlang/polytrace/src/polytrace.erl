@@ -139,7 +139,11 @@ stats() ->
                     dropped_export_failed,
                     dropped_shutdown,
                     dropped_invalid,
-                    export_failures
+                    export_failures,
+                    spans_sampled,
+                    spans_not_sampled,
+                    sampler_polls,
+                    sampler_poll_failures
                 ]
             ]);
         #polytrace_state{provider = P} ->

@@ -459,11 +459,19 @@ caps_memory() ->
     polytrace:end_span(S).
 
 stats() ->
+    %% Before start the same counters as the core's (Stats::to_pairs), all zero.
+    ok = polytrace:shutdown(),
+    %% The never-started state (shutdown keeps the provider's final counters readable).
+    persistent_term:erase('$polytrace_state'),
+    Zero = polytrace:stats(),
     polytrace_test_util:restart(#{exporter => none}),
+    ?assertEqual(lists:sort(maps:keys(polytrace:stats())), lists:sort(maps:keys(Zero))),
+    ?assertEqual([0], lists:usort(maps:values(Zero))),
     [polytrace:with_span(n, #{}, fun() -> ok end) || _ <- lists:seq(1, 10)],
     Open = polytrace:start_span(open),
     ok = polytrace:force_flush(),
-    ?assertMatch(#{spans_started := 11, spans_ended := 10, spans_exported := 10, spans_dropped := 0}, polytrace:stats()),
+    ?assertMatch(#{spans_started := 11, spans_ended := 10, spans_exported := 10, spans_dropped := 0,
+        spans_sampled := 11, spans_not_sampled := 0, sampler_polls := 0}, polytrace:stats()),
     polytrace:end_span(Open).
 
 %% ------------------------------------------------------------------------------------------
