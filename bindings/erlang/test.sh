@@ -5,10 +5,11 @@
 #
 # 1. Erlang/OTP and rebar3 from Debian when missing (erlang-nox, erlang-dev, rebar3);
 # 2. the polytrace CLI, whose OTLP receiver the export tests use;
-# 3. rebar3 compile: the pre-compile hook builds the NIF (dev profile, `testing` feature) into
-#    priv/;
+# 3. rebar3 compile: the pre-compile hook builds the NIF (release profile, as shipped: the
+#    scheduler test times its calls; `testing` feature) into priv/;
 # 4. rebar3 eunit: the API end to end, the shared vectors, httpd/httpc over a real hop into a
-#    real receiver, the quickstart (examples/erlang), the long_schedule scheduler test;
+#    real receiver, the quickstart (examples/erlang), the scheduler test (NIF call times and
+#    long_schedule under load);
 # 5. rebar3 ct: the dependency test (_checkouts and git_subdir from a file:// clone).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +29,7 @@ cargo build -p polytrace-cli
 export POLYTRACE_CLI="$CARGO_TARGET_DIR/debug/polytrace"
 
 cd polytrace
-export POLYTRACE_NIF_PROFILE=dev POLYTRACE_NIF_FEATURES=testing
+export POLYTRACE_NIF_PROFILE=release POLYTRACE_NIF_FEATURES=testing
 echo "== rebar3 compile (the hook builds the NIF with cargo)"
 rebar3 compile
 echo "== rebar3 eunit"

@@ -1,11 +1,11 @@
 //! Providers: configuration, flush, shutdown, stats, fork, and propagation (inject/extract).
 
 use crate::context::{new_context, polytrace_context_t, ContextObj, CONTEXTS};
-use crate::convert::{self, polytrace_kv_t, polytrace_str_t};
+use crate::convert::{self, polytrace_kv_t};
 use crate::error::{call, polytrace_error_t, report};
 use crate::handle::{tag, Pool};
 use crate::span::{polytrace_span_t, SPANS};
-use polytrace_core::{Error, Provider};
+use polytrace_core::Provider;
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -43,6 +43,14 @@ pub struct polytrace_stats_t {
     pub dropped_shutdown: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
+    /// Spans the sampler started with the `sampled` flag.
+    pub spans_sampled: u64,
+    /// Spans the sampler started without the `sampled` flag.
+    pub spans_not_sampled: u64,
+    /// Strategies fetched by the remote sampler (`jaeger_remote`).
+    pub sampler_polls: u64,
+    /// Failed fetches of the remote sampler's strategy.
+    pub sampler_poll_failures: u64,
 }
 
 /// The most headers `polytrace_provider_inject` writes (`traceparent`, `tracestate`, `baggage`).
@@ -68,8 +76,9 @@ fn new_provider(
 /// its variable). Option names are the core's (`service_name`, `exporter`, `endpoint`,
 /// `protocol`, `sampler`, `max_queue_size`, ...; camelCase accepted; see
 /// `docs/configuration.md`); every value is a string parsed like the environment variable. An
-/// unknown option or bad value is an `InvalidConfig` error; a bad environment value is only a
-/// warning (diagnostics handler) and its default is used.
+/// unknown option or bad value is an `InvalidConfig` error (`polytrace_error_config_problem`
+/// and `polytrace_error_option` say what is wrong and with which option); a bad environment
+/// value is only a warning (diagnostics handler) and its default is used.
 ///
 /// Ownership: borrows `options`. On success `*out_provider` is a new provider the caller owns
 /// (shut it down, then free it with `polytrace_provider_free`); on error it is NULL.
@@ -173,6 +182,10 @@ pub unsafe extern "C" fn polytrace_provider_stats(
             dropped_export_failed: s.dropped_export_failed,
             dropped_shutdown: s.dropped_shutdown,
             export_failures: s.export_failures,
+            spans_sampled: s.spans_sampled,
+            spans_not_sampled: s.spans_not_sampled,
+            sampler_polls: s.sampler_polls,
+            sampler_poll_failures: s.sampler_poll_failures,
         };
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_stats, out, "out_stats") }
@@ -242,44 +255,18 @@ pub unsafe extern "C" fn polytrace_provider_inject(
         provider.inject(span_context.as_ref(), &baggage, &mut |k, v| {
             pairs.push((k, v))
         });
-        let needed: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        if pairs.len() > headers_cap || needed > buf_len {
-            return Err(Error::invalid_argument(format!(
-                "the headers need {} pairs and {needed} buffer bytes, got {headers_cap} and \
-                 {buf_len} (POLYTRACE_INJECT_MAX_HEADERS and POLYTRACE_INJECT_BUFFER_SIZE \
-                 always suffice)",
-                pairs.len()
-            )));
-        }
-        if pairs.is_empty() {
-            return Ok(());
-        }
-        if headers.is_null() || buf.is_null() || !headers.is_aligned() {
-            return Err(Error::invalid_argument("headers or buf is NULL"));
-        }
-        let mut at = 0usize;
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            let mut put = |s: &str| {
-                // SAFETY: `needed <= buf_len` bytes fit in the caller's buffer.
-                let dst = unsafe { buf.add(at) };
-                // SAFETY: as above; the source is our own string.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), dst, s.len());
-                    dst.add(s.len()).write(0);
-                }
-                at += s.len() + 1;
-                polytrace_str_t {
-                    ptr: dst,
-                    len: s.len(),
-                }
-            };
-            let kv = polytrace_kv_t {
-                key: put(k),
-                value: put(v),
-            };
-            // SAFETY: i < pairs.len() <= headers_cap.
-            unsafe { headers.add(i).write(kv) };
-        }
+        // SAFETY: forwarded.
+        unsafe {
+            convert::write_pairs(
+                &pairs,
+                headers,
+                headers_cap,
+                buf,
+                buf_len,
+                "the headers",
+                "POLYTRACE_INJECT_MAX_HEADERS and POLYTRACE_INJECT_BUFFER_SIZE always suffice",
+            )
+        }?;
         // SAFETY: checked at the top.
         unsafe { out_headers_len.write(pairs.len()) };
         Ok(())

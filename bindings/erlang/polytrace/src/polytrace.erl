@@ -86,7 +86,9 @@ start() ->
 %% @doc Starts the pipeline: Config (a map of option names, snake_case atoms as in
 %% docs/configuration.md) over the application environment ({polytrace, [...]}) over the OTEL_*
 %% environment variables. {error, {nif_not_loaded, File, Reason}} when the native library cannot
-%% be loaded; {error, {invalid_config, Message}} for a bad option; {error, already_started}
+%% be loaded; {error, {invalid_config, Message, #{problem => Problem, option => Name}}} for a
+%% bad option (Problem: unknown_option, duplicate_option, wrong_type or bad_value; Name a binary),
+%% {error, {invalid_config, Message}} for a configuration error found later; {error, already_started}
 %% while a pipeline runs (shutdown/0 first).
 -spec start(#{atom() | binary() => term()} | [{atom(), term()}]) -> ok | {error, term()}.
 start(Config) when is_list(Config) ->
@@ -137,7 +139,11 @@ stats() ->
                     dropped_export_failed,
                     dropped_shutdown,
                     dropped_invalid,
-                    export_failures
+                    export_failures,
+                    spans_sampled,
+                    spans_not_sampled,
+                    sampler_polls,
+                    sampler_poll_failures
                 ]
             ]);
         #polytrace_state{provider = P} ->
@@ -218,7 +224,35 @@ start_span(Name) ->
 %% parent option (a span_ctx, a ctx from extract/1, or undefined for a new trace), else the
 %% current span. Sampling follows the core's start plan.
 -spec start_span(term(), span_opts()) -> span_ctx().
-start_span(Name, Opts) when
+start_span(Name, Opts) when map_size(Opts) =:= 0, (is_binary(Name) orelse is_atom(Name)) ->
+    %% The common case (no options) without looking options up.
+    case persistent_term:get(?STATE_KEY, undefined) of
+        #polytrace_state{plan = Plan, tracer = Tracer, caps = Caps} when element(1, Plan) =:= 0 ->
+            quick_start(Name, valid(get(?CURRENT_KEY)), Plan, Tracer, Caps);
+        _ ->
+            start_span_with(Name, Opts)
+    end;
+start_span(Name, Opts) ->
+    start_span_with(Name, Opts).
+
+%% A recording start without options, as the plan decides it without asking the core.
+quick_start(Name, undefined, Plan, Tracer, Caps) when
+    element(2, Plan) =:= 1; element(2, Plan) =:= 2
+->
+    {TraceId, SpanId} = polytrace_nif:start_root(Tracer),
+    new_live(Tracer, TraceId, SpanId, element(4, Plan), <<>>, undefined, false, 0, Name,
+        os:system_time(nanosecond), [], [], 0, Caps);
+quick_start(Name, #span_ctx{trace_id = TraceId, span_id = P, trace_flags = F, tracestate = TS,
+    is_remote = R}, Plan, Tracer, Caps) when
+    F band 1 =:= 1, (element(5, Plan) =:= 1 orelse element(5, Plan) =:= 2)
+->
+    SpanId = polytrace_nif:start_child(Tracer),
+    new_live(Tracer, TraceId, SpanId, (F band element(6, Plan)) bor element(7, Plan), TS, P, R, 0,
+        Name, os:system_time(nanosecond), [], [], 0, Caps);
+quick_start(Name, Parent, Plan, Tracer, Caps) ->
+    start(Name, #{}, Parent, Plan, Tracer, Caps).
+
+start_span_with(Name, Opts) when
     (is_binary(Name) orelse is_atom(Name) orelse is_list(Name)), is_map(Opts)
 ->
     try
@@ -235,10 +269,10 @@ start_span(Name, Opts) when
     catch
         throw:{?MODULE, bad_option, Why} -> badarg(start_span, [Name, Opts], 2, Why)
     end;
-start_span(Name, Opts) when is_map(Opts) ->
-    ?BADARG([Name, Opts], 1, "a span name is a binary, an atom or a string");
-start_span(Name, Opts) ->
-    ?BADARG([Name, Opts], 2, "span options are a map").
+start_span_with(Name, Opts) when is_map(Opts) ->
+    badarg(start_span, [Name, Opts], 1, "a span name is a binary, an atom or a string");
+start_span_with(Name, Opts) ->
+    badarg(start_span, [Name, Opts], 2, "span options are a map").
 
 noop_span(#span_ctx{} = Parent) -> Parent#span_ctx{is_recording = false};
 noop_span(undefined) -> #span_ctx{}.
@@ -324,7 +358,7 @@ start(Name, Opts, Parent, Plan, Tracer0, Caps) ->
     end.
 
 live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs0, Opts, Caps) ->
-    {AttrCap, EventCap, LinkCap, StatusCap} = Caps,
+    LinkCap = element(3, Caps),
     {ParentId, Remote} =
         case Parent of
             undefined -> {undefined, false};
@@ -341,19 +375,30 @@ live(Tracer, TraceId, SpanId, Flags, TS, Parent, Kind, Name, Attrs0, Opts, Caps)
             #{links := L} -> links(L, LinkCap);
             #{} -> {[], 0}
         end,
-    %% Start attributes beyond the room are folded at once (a rare case: a map or list longer
-    %% than the attribute cap).
+    new_live(Tracer, TraceId, SpanId, Flags, TS, ParentId, Remote, Kind, Name, Start, Attrs0, Links,
+        DroppedLinks, Caps).
+
+%% Puts a new live span in the process dictionary; returns its span_ctx. Start attributes
+%% beyond the room are folded at once (a rare case: a map or list longer than twice the
+%% attribute cap).
+new_live(Tracer, TraceId, SpanId, Flags, TS, ParentId, Remote, Kind, Name, Start, Attrs0, Links,
+    DroppedLinks, {AttrCap, EventCap, _, StatusCap}) ->
     {Attrs, AttrRoom, DroppedAttrs} =
-        case length(Attrs0) of
-            N when N =< 2 * AttrCap -> {Attrs0, 2 * AttrCap - N, 0};
-            _ -> fold(Attrs0, AttrCap)
+        case Attrs0 of
+            [] -> {[], 2 * AttrCap, 0};
+            _ ->
+                case length(Attrs0) of
+                    N when N =< 2 * AttrCap -> {Attrs0, 2 * AttrCap - N, 0};
+                    _ -> fold(Attrs0, AttrCap)
+                end
         end,
-    put({?SPAN_KEY, SpanId}, #polytrace_span{
+    put(live_key(SpanId), #polytrace_span{
         tracer = Tracer,
         trace_id = TraceId,
         span_id = SpanId,
         flags = Flags,
-        tracestate = TS,
+        %% undefined when empty: the hand-over then skips reading a binary.
+        tracestate = case TS of <<>> -> undefined; _ -> TS end,
         parent = ParentId,
         remote = Remote,
         kind = Kind,
@@ -463,7 +508,7 @@ end_span() ->
 %% @doc Ends a span now and hands it to the core; a second end is harmless.
 -spec end_span(span_ctx()) -> span_ctx().
 end_span(#span_ctx{is_recording = true, span_id = Id} = S) ->
-    case erase({?SPAN_KEY, Id}) of
+    case take_live(Id) of
         undefined -> ok;
         Span -> polytrace_nif:record(Span, undefined)
     end,
@@ -476,7 +521,7 @@ end_span(Other) ->
 %% @doc Ends a span at Time (nanoseconds since the epoch).
 -spec end_span(span_ctx(), integer()) -> span_ctx().
 end_span(#span_ctx{is_recording = true, span_id = Id} = S, Time) when is_integer(Time) ->
-    case erase({?SPAN_KEY, Id}) of
+    case take_live(Id) of
         undefined -> ok;
         Span -> polytrace_nif:record(Span, Time)
     end,
@@ -488,8 +533,32 @@ end_span(#span_ctx{} = S, Time) ->
 end_span(Other, Time) ->
     ?BADARG([Other, Time], 1, "not a span_ctx").
 
-%% The live span of a span_ctx in this process, or undefined.
--define(LIVE(Id), get({?SPAN_KEY, Id})).
+%% The live span of a span_ctx in this process, or undefined (see ?LIVE_KEY in
+%% polytrace_internal.hrl).
+-define(LIVE(Id), live(Id)).
+
+-compile({inline, [live_key/1, live/1]}).
+
+%% Two 32-bit reads (the JIT's fast binary match; a 59-bit one takes the generic path).
+live_key(<<A:32, B:32>>) -> (A bsl 27) bxor B;
+live_key(_) -> '$polytrace_no_span'.
+
+live(Id) ->
+    case get(live_key(Id)) of
+        #polytrace_span{span_id = Id} = S -> S;
+        _ -> undefined
+    end.
+
+%% Removes and returns the live span of Id (undefined if none).
+take_live(Id) ->
+    Key = live_key(Id),
+    case get(Key) of
+        #polytrace_span{span_id = Id} = S ->
+            erase(Key),
+            S;
+        _ ->
+            undefined
+    end.
 
 %% @doc Sets an attribute on the current span. Values: binaries, atoms, integers, floats,
 %% booleans and homogeneous lists of those; any other value is dropped (logged once per
@@ -503,20 +572,17 @@ set_attribute(Key, Value) ->
 set_attribute(#span_ctx{is_recording = true, span_id = Id}, Key, Value) ->
     case ?LIVE(Id) of
         #polytrace_span{attrs = A, attr_room = R} = S when R > 0 ->
-            put({?SPAN_KEY, Id}, S#polytrace_span{attrs = [{Key, Value} | A], attr_room = R - 1}),
+            put(live_key(Id), S#polytrace_span{attrs = [{Key, Value} | A], attr_room = R - 1}),
             true;
         #polytrace_span{} = S ->
-            put({?SPAN_KEY, Id}, add_attributes([{Key, Value}], S)),
+            put(live_key(Id), add_attributes([{Key, Value}], S)),
             true;
         undefined ->
             false
     end;
-set_attribute(#span_ctx{}, _, _) ->
-    false;
-set_attribute(undefined, _, _) ->
-    false;
-set_attribute(Other, Key, Value) ->
-    ?BADARG([Other, Key, Value], 1, "not a span_ctx").
+set_attribute(SpanCtx, Key, Value) ->
+    %% Not recording (false) or not a span_ctx (badarg).
+    update(SpanCtx, fun(S) -> S end, {set_attribute, [SpanCtx, Key, Value]}).
 
 %% @doc Sets attributes (a map or a list of {Key, Value}) on the current span.
 -spec set_attributes(attributes()) -> boolean().
@@ -532,7 +598,7 @@ set_attributes(SpanCtx, Attrs) ->
                 #span_ctx{is_recording = true, span_id = Id} ->
                     case ?LIVE(Id) of
                         #polytrace_span{} = S ->
-                            put({?SPAN_KEY, Id}, add_attributes(L, S)),
+                            put(live_key(Id), add_attributes(L, S)),
                             true;
                         undefined ->
                             false
@@ -679,7 +745,7 @@ is_recording(undefined) -> false.
 update(#span_ctx{is_recording = true, span_id = Id}, F, _Args) ->
     case ?LIVE(Id) of
         #polytrace_span{} = S ->
-            put({?SPAN_KEY, Id}, F(S)),
+            put(live_key(Id), F(S)),
             true;
         undefined ->
             false

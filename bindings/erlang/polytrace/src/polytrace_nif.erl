@@ -8,7 +8,7 @@
 
 -export([load_error/0, library_path/0]).
 -export([
-    provider_new/1,
+    provider_new/2,
     tracer/4,
     plan/1,
     caps/1,
@@ -34,7 +34,9 @@
     testing_error/1,
     testing_json/1,
     testing_json_lines/1,
-    testing_resolve/2
+    testing_resolve/2,
+    testing_sleep/1,
+    testing_nif_timing/1
 ]).
 
 -on_load(init/0).
@@ -77,7 +79,7 @@ load_error() ->
 
 -define(STUB, erlang:nif_error(nif_not_loaded)).
 
-provider_new(_Options) -> ?STUB.
+provider_new(_Options, _Defaults) -> ?STUB.
 tracer(_Provider, _Name, _Version, _SchemaUrl) -> ?STUB.
 plan(_Provider) -> ?STUB.
 caps(_Provider) -> ?STUB.
@@ -102,3 +104,5 @@ testing_error(_Kind) -> ?STUB.
 testing_json(_Path) -> ?STUB.
 testing_json_lines(_Path) -> ?STUB.
 testing_resolve(_Options, _Env) -> ?STUB.
+testing_sleep(_Ms) -> ?STUB.
+testing_nif_timing(_What) -> ?STUB.

@@ -32,8 +32,9 @@ init([]) ->
 handle_call({start, _Config}, _From, #{running := true} = S) ->
     {reply, {error, already_started}, S};
 handle_call({start, Config}, _From, S) ->
-    Options = maps:merge(app_env(), Config),
-    case polytrace_nif:provider_new(Options) of
+    %% The application environment yields to Config's options in any spelling (the core's
+    %% add_default_option, in the NIF).
+    case polytrace_nif:provider_new(Config, app_env()) of
         {ok, Provider} ->
             Tracer = polytrace_nif:tracer(Provider, ?SCOPE, version(), undefined),
             persistent_term:put(?STATE_KEY, #polytrace_state{

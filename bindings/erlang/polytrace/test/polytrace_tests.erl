@@ -459,11 +459,19 @@ caps_memory() ->
     polytrace:end_span(S).
 
 stats() ->
+    %% Before start the same counters as the core's (Stats::to_pairs), all zero.
+    ok = polytrace:shutdown(),
+    %% The never-started state (shutdown keeps the provider's final counters readable).
+    persistent_term:erase('$polytrace_state'),
+    Zero = polytrace:stats(),
     polytrace_test_util:restart(#{exporter => none}),
+    ?assertEqual(lists:sort(maps:keys(polytrace:stats())), lists:sort(maps:keys(Zero))),
+    ?assertEqual([0], lists:usort(maps:values(Zero))),
     [polytrace:with_span(n, #{}, fun() -> ok end) || _ <- lists:seq(1, 10)],
     Open = polytrace:start_span(open),
     ok = polytrace:force_flush(),
-    ?assertMatch(#{spans_started := 11, spans_ended := 10, spans_exported := 10, spans_dropped := 0}, polytrace:stats()),
+    ?assertMatch(#{spans_started := 11, spans_ended := 10, spans_exported := 10, spans_dropped := 0,
+        spans_sampled := 11, spans_not_sampled := 0, sampler_polls := 0}, polytrace:stats()),
     polytrace:end_span(Open).
 
 %% ------------------------------------------------------------------------------------------
@@ -484,12 +492,28 @@ errors_test_() ->
             ],
             [?assertMatch({error, {Atom, Msg}} when is_binary(Msg), polytrace_nif:testing_error(Name)) || {Name, Atom} <- Kinds]
         end},
-        {"a bad option is {error, {invalid_config, Message}} naming it", fun() ->
+        {"a bad option is {error, {invalid_config, Message, #{problem, option}}} naming it", fun() ->
             ok = polytrace:shutdown(),
-            {error, {invalid_config, M}} = polytrace:start(#{max_queue_size => <<"lots">>}),
+            {error, {invalid_config, M, D}} = polytrace:start(#{max_queue_size => <<"lots">>}),
             ?assertNotEqual(nomatch, binary:match(M, <<"max_queue_size">>)),
-            {error, {invalid_config, M2}} = polytrace:start(#{no_such_option => 1}),
-            ?assertNotEqual(nomatch, binary:match(M2, <<"no_such_option">>))
+            ?assertEqual(#{problem => bad_value, option => <<"max_queue_size">>}, D),
+            {error, {invalid_config, M2, D2}} = polytrace:start(#{no_such_option => 1}),
+            ?assertNotEqual(nomatch, binary:match(M2, <<"no_such_option">>)),
+            ?assertEqual(#{problem => unknown_option, option => <<"no_such_option">>}, D2),
+            %% An Erlang value with no option form (a tuple): wrong_type, found by the binding.
+            ?assertMatch(
+                {error, {invalid_config, _, #{problem := wrong_type, option := <<"service_name">>}}},
+                polytrace:start(#{service_name => {not_a, name}})
+            ),
+            %% Two spellings of one option: the canonical name.
+            ?assertMatch(
+                {error, {invalid_config, _, #{problem := duplicate_option, option := <<"max_queue_size">>}}},
+                polytrace:start([{max_queue_size, 10}, {<<"maxQueueSize">>, 10}])
+            ),
+            %% The binding's own default (sdk_language) yields to the user's in any spelling.
+            ok = polytrace:start(#{<<"sdkLanguage">> => <<"elixir">>, exporter => none}),
+            ?assertEqual(<<"elixir">>, proplists:get_value(<<"sdk_language">>, polytrace:effective_config())),
+            ok = polytrace:shutdown()
         end},
         {"options come from the application environment under start/1's map", fun() ->
             ok = polytrace:shutdown(),
@@ -502,7 +526,11 @@ errors_test_() ->
                 ?assertEqual(<<"100">>, proplists:get_value(<<"max_queue_size">>, C)),
                 ok = polytrace:shutdown(),
                 ok = polytrace:start(#{service_name => <<"from-map">>}),
-                ?assertEqual(<<"from-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config()))
+                ?assertEqual(<<"from-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config())),
+                ok = polytrace:shutdown(),
+                %% The map wins in any spelling (not a duplicate_option error).
+                ok = polytrace:start(#{<<"serviceName">> => <<"camel-map">>}),
+                ?assertEqual(<<"camel-map">>, proplists:get_value(<<"service_name">>, polytrace:effective_config()))
             after
                 application:unset_env(polytrace, service_name),
                 application:unset_env(polytrace, exporter),

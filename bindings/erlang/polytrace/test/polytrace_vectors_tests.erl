@@ -90,17 +90,36 @@ config_case(C) ->
             ?assertEqual(lists:sort(maps:get(<<"warnings">>, C, [])), lists:usort(Warned));
         Kind ->
             Result = polytrace_nif:testing_resolve(Options, Env),
-            ?assertMatch({error, {_, _}}, Result),
-            {error, {Atom, Message}} = Result,
+            {Atom, Message, Detail} =
+                case Result of
+                    {error, {A, Msg}} -> {A, Msg, #{}};
+                    {error, {A, Msg, D}} -> {A, Msg, D};
+                    _ -> ?assertMatch({error, _}, Result)
+                end,
             ?assertEqual(kind_atom(Kind), Atom),
             case maps:get(<<"error_mentions">>, C, undefined) of
                 undefined -> ok;
                 M -> ?assertNotEqual({M, nomatch}, {M, binary:match(Message, M)})
+            end,
+            %% The structured half of a configuration error: {invalid_config, Message, #{problem,
+            %% option}}.
+            case maps:get(<<"problem">>, C, undefined) of
+                undefined -> ok;
+                P -> ?assertEqual({problem, problem_atom(P)}, {problem, maps:get(problem, Detail, none)})
+            end,
+            case maps:get(<<"option">>, C, undefined) of
+                undefined -> ok;
+                O -> ?assertEqual({option, O}, {option, maps:get(option, Detail, none)})
             end
     end.
 
 kind_atom(<<"InvalidConfig">>) -> invalid_config;
 kind_atom(<<"InvalidArgument">>) -> invalid_argument.
+
+problem_atom(<<"UnknownOption">>) -> unknown_option;
+problem_atom(<<"DuplicateOption">>) -> duplicate_option;
+problem_atom(<<"WrongType">>) -> wrong_type;
+problem_atom(<<"BadValue">>) -> bad_value.
 
 %% ------------------------------------------------------------------------------------------
 %% tests/vectors/spans.json: what a user does with spans through the Erlang API, and the spans

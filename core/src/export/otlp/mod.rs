@@ -17,6 +17,9 @@ mod grpc;
 mod http;
 mod retry;
 
+pub(crate) use grpc::RawCodec;
+pub(crate) use http::install_crypto_provider;
+
 use crate::config::{OtlpConfig, Protocol};
 use crate::error::{Error, Result};
 use crate::export::redaction::Redactor;
@@ -262,7 +265,7 @@ pub(super) fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid_config(format!("cannot read {what} '{}': {e}", path.display())))
 }
 
-pub(super) fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!("polytrace/{}", env!("CARGO_PKG_VERSION"))
 }
 

@@ -83,10 +83,16 @@ fn charlist_text(term: Term<'_>) -> Option<String> {
     Some(s)
 }
 
-/// Bytes as text: UTF-8 shared or borrowed, anything else decoded lossily (U+FFFD).
-fn bytes_text(bytes: &[u8], shared: impl FnOnce(&str) -> Cow<'static, str>) -> Cow<'static, str> {
+/// Bytes as text: UTF-8 shared from `table` (or copied when it does not fit there), anything
+/// else decoded lossily (U+FFFD). The same binary seen again (a literal key or name: same
+/// address, same bytes) is found in the table's pointer cache before any UTF-8 validation.
+#[inline]
+fn bytes_text(bytes: &[u8], table: &polytrace_core::intern::Table) -> Cow<'static, str> {
+    if let Some(s) = table.recent(bytes) {
+        return Cow::Borrowed(s);
+    }
     match std::str::from_utf8(bytes) {
-        Ok(s) => shared(s),
+        Ok(s) => table.share_cached(s),
         Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
@@ -98,7 +104,7 @@ pub fn key(term: Term<'_>) -> Option<Cow<'static, str>> {
     match term.get_type() {
         TermType::Binary => {
             let b = Binary::from_term(term).ok()?;
-            Some(bytes_text(b.as_slice(), |s| KEYS.share_cached(s)))
+            Some(bytes_text(b.as_slice(), &KEYS))
         }
         TermType::Atom => atom_text(term),
         TermType::List => charlist_text(term).map(Cow::Owned),
@@ -210,9 +216,7 @@ pub fn value(term: Term<'_>) -> Result<Value, Rejected> {
     match term.get_type() {
         TermType::Binary => {
             let b = Binary::from_term(term).map_err(|_| Rejected::Other("bitstring"))?;
-            Ok(Value::String(bytes_text(b.as_slice(), |s| {
-                VALUES.share_cached(s)
-            })))
+            Ok(Value::String(bytes_text(b.as_slice(), &VALUES)))
         }
         TermType::Integer => term
             .decode::<i64>()
@@ -362,9 +366,13 @@ pub fn span_id(term: Term<'_>) -> Option<SpanId> {
     Some(SpanId(b.as_slice().try_into().ok()?))
 }
 
-/// A `tracestate` header binary as the core's trace state (empty when absent or invalid).
+/// A `tracestate` header binary as the core's trace state (empty when absent, an atom, or
+/// invalid).
 #[inline]
 pub fn trace_state(term: Term<'_>) -> TraceState {
+    if term.is_atom() {
+        return TraceState::default();
+    }
     match Binary::from_term(term) {
         Ok(b) if !b.is_empty() => std::str::from_utf8(b.as_slice())
             .ok()
@@ -540,9 +548,13 @@ pub fn options(term: Term<'_>) -> Result<Vec<(String, OptionValue)>, crate::erro
     let mut one = |k: Term<'_>, v: Term<'_>| -> Result<(), crate::error::Failure> {
         let name = string(k).ok_or(crate::error::Failure::BadArg)?;
         let value = option_value(v).ok_or_else(|| {
-            polytrace_core::Error::invalid_config(format!(
-                "option '{name}': the value is not a string, atom, number, boolean, list of strings or map of strings"
-            ))
+            polytrace_core::config::option_error(
+                polytrace_core::ConfigProblem::WrongType,
+                &name,
+                format!(
+                    "option '{name}': the value is not a string, atom, number, boolean, list of strings or map of strings"
+                ),
+            )
         })?;
         out.push((name, value));
         Ok(())

@@ -9,14 +9,17 @@
 mod convert;
 mod diag;
 mod error;
+mod handle;
 mod provider;
 mod record;
 #[cfg(feature = "testing")]
 mod testing;
+#[cfg(feature = "testing")]
+mod timing;
 
-fn load(_env: rustler::Env<'_>, _info: rustler::Term<'_>) -> bool {
+fn load(env: rustler::Env<'_>, _info: rustler::Term<'_>) -> bool {
     diag::install();
-    true
+    handle::open(env)
 }
 
 rustler::init!("polytrace_nif", load = load);

@@ -24,16 +24,14 @@ pub struct ProviderRes {
 #[rustler::resource_impl]
 impl rustler::Resource for ProviderRes {}
 
-/// A tracer (instrumentation scope) and its provider, as every live span carries it.
+/// A tracer (instrumentation scope) and its provider, as every live span carries it (the
+/// handle is [`crate::handle`]'s resource).
 pub struct TracerRes {
     /// The scope's tracer.
     pub tracer: Tracer,
     /// Its provider (to count plan-started spans).
     pub provider: Provider,
 }
-
-#[rustler::resource_impl]
-impl rustler::Resource for TracerRes {}
 
 fn provider_of<'a>(term: Term<'a>) -> Outcome<&'a ProviderRes> {
     term.try_get_resource::<ProviderRes>()
@@ -43,25 +41,28 @@ fn provider_of<'a>(term: Term<'a>) -> Outcome<&'a ProviderRes> {
 /// The tracer resource of a term.
 #[inline]
 pub fn tracer_of<'a>(term: Term<'a>) -> Outcome<&'a TracerRes> {
-    term.try_get_resource::<TracerRes>().ok_or(Failure::BadArg)
+    crate::handle::get(term).ok_or(Failure::BadArg)
 }
 
 fn timeout(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-/// `{ok, Provider}` from options over the `OTEL_*` environment, or `{error, {invalid_config,
-/// Message}}`. Dirty: building a pipeline starts its threads.
+/// `{ok, Provider}` from options over the application environment's (`Defaults`: an option
+/// there counts unless `Options` gives it in any spelling) over the `OTEL_*` environment, or
+/// `{error, {invalid_config, ...}}`. Dirty: building a pipeline starts its threads.
 #[rustler::nif(schedule = "DirtyIo")]
-fn provider_new<'a>(env: Env<'a>, options: Term<'a>) -> NifResult<Term<'a>> {
+fn provider_new<'a>(env: Env<'a>, options: Term<'a>, defaults: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let mut options = convert::options(options)?;
-        if !options.iter().any(|(k, _)| k == "sdk_language") {
-            options.push((
-                "sdk_language".into(),
-                polytrace_core::config::OptionValue::Str("erlang".into()),
-            ));
+        for (name, value) in convert::options(defaults)? {
+            polytrace_core::config::add_default_option(&mut options, &name, value);
         }
+        polytrace_core::config::add_default_option(
+            &mut options,
+            "sdk_language",
+            polytrace_core::config::OptionValue::Str("erlang".into()),
+        );
         let provider = Provider::new(&options)?;
         Ok((ok(), ResourceArc::new(ProviderRes { provider })).encode(env))
     })
@@ -91,11 +92,13 @@ fn tracer<'a>(
         let tracer = p
             .provider
             .tracer(name, optional(version), optional(schema_url), vec![]);
-        Ok(ResourceArc::new(TracerRes {
-            tracer,
-            provider: p.provider.clone(),
-        })
-        .encode(env))
+        Ok(crate::handle::make(
+            env,
+            TracerRes {
+                tracer,
+                provider: p.provider.clone(),
+            },
+        ))
     })
 }
 
@@ -107,9 +110,14 @@ fn tracer<'a>(
 fn plan<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let table = provider_of(provider)?.provider.start_plan().to_table();
-        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
-        Ok(rustler::types::tuple::make_tuple(env, &terms))
+        Ok(tuple_of(env, &table))
     })
+}
+
+/// A tuple of the values.
+fn tuple_of<'a>(env: Env<'a>, values: &[impl Encoder]) -> Term<'a> {
+    let terms: Vec<Term<'a>> = values.iter().map(|x| x.encode(env)).collect();
+    rustler::types::tuple::make_tuple(env, &terms)
 }
 
 /// The caps a live span applies on the Erlang side, `{Attributes, Events, Links, StatusCalls}`
@@ -118,21 +126,20 @@ fn plan<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
 fn caps<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
     guard(env, || {
         let table = provider_of(provider)?.provider.caps().to_table();
-        let terms: Vec<Term<'a>> = table.iter().map(|x| x.encode(env)).collect();
-        Ok(rustler::types::tuple::make_tuple(env, &terms))
+        Ok(tuple_of(env, &table))
     })
 }
 
 /// A new trace id (16 bytes) from the core's generator.
 #[rustler::nif]
-fn new_trace_id(env: Env<'_>) -> Term<'_> {
-    convert::binary(env, &api::new_trace_id().0)
+fn new_trace_id(env: Env<'_>) -> NifResult<Term<'_>> {
+    guard(env, || Ok(convert::binary(env, &api::new_trace_id().0)))
 }
 
 /// A new span id (8 bytes) from the core's generator.
 #[rustler::nif]
-fn new_span_id(env: Env<'_>) -> Term<'_> {
-    convert::binary(env, &api::new_span_id().0)
+fn new_span_id(env: Env<'_>) -> NifResult<Term<'_>> {
+    guard(env, || Ok(convert::binary(env, &api::new_span_id().0)))
 }
 
 /// A recording child span's new span id; counts it started.

@@ -27,10 +27,10 @@ use polytrace_core::{
     now_unix_nanos, Event, Exception, FinishedHead, FinishedRecord, Link, SpanContext, SpanId,
     Status, TraceFlags,
 };
-use std::borrow::Cow;
-use std::collections::HashMap;
 use rustler::{Atom, Encoder, Env, NifResult, Term};
 use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 rustler::atoms! {
     ok,

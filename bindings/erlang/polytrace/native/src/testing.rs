@@ -12,6 +12,7 @@ use std::collections::HashMap;
 rustler::atoms! {
     ok,
     null,
+    start,
 }
 
 /// Panics inside the guard: the caller sees `{error, {internal, _}}`.
@@ -129,4 +130,50 @@ fn testing_resolve<'a>(env: Env<'a>, options: Term<'a>, fake_env: Term<'a>) -> N
 #[rustler::nif]
 fn testing_enabled() -> Atom {
     ok()
+}
+
+/// Blocks this normal scheduler for `Ms` milliseconds: the scheduler test's proof that a NIF
+/// that blocks is seen (by `long_schedule` and by the NIF timing).
+#[rustler::nif]
+fn testing_sleep(env: Env<'_>, ms: u64) -> NifResult<Term<'_>> {
+    guard(env, || {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        Ok(ok().encode(env))
+    })
+}
+
+/// `start`: times every NIF call on a normal scheduler from now on (see `timing.rs`); `stop`:
+/// stops. Returns what was timed until now, one map per NIF call site: `#{file, line, calls,
+/// max_own_ns, max_cpu_ns, slow, slow_slept, slow_faulted}`.
+#[rustler::nif]
+fn testing_nif_timing<'a>(env: Env<'a>, what: Atom) -> NifResult<Term<'a>> {
+    let mut out: Vec<Term<'a>> = Vec::new();
+    for (file, line, s) in crate::timing::table() {
+        let keys = [
+            "file",
+            "line",
+            "calls",
+            "max_own_ns",
+            "max_cpu_ns",
+            "slow",
+            "slow_slept",
+            "slow_faulted",
+        ]
+        .iter()
+        .map(|k| Atom::from_str(env, k).map(|a| a.encode(env)))
+        .collect::<NifResult<Vec<_>>>()?;
+        let values = [
+            convert::binary(env, file.as_bytes()),
+            line.encode(env),
+            s.calls.encode(env),
+            s.max_own_ns.encode(env),
+            s.max_cpu_ns.encode(env),
+            s.slow.encode(env),
+            s.slow_slept.encode(env),
+            s.slow_faulted.encode(env),
+        ];
+        out.push(Term::map_from_term_arrays(env, &keys, &values)?);
+    }
+    crate::timing::set(what == start());
+    Ok(out.encode(env))
 }

@@ -5,12 +5,14 @@
 #      (rebar3 copies only bindings/erlang/polytrace; the hook finds the core from the locked
 #      commit),
 # builds with rebar3 (and cargo, from the hook) and traces a span. Prints one line per case and
-# exits non-zero on a failure. POLYTRACE_NIF_PROFILE defaults to dev here (a release build
-# with LTO of a second copy of the core would take minutes); CARGO_TARGET_DIR is shared.
+# exits non-zero on a failure. The dependent projects build the NIF with the dev profile
+# (POLYTRACE_DEPENDENCY_PROFILE to change it; whatever profile the suite itself was built with
+# is not inherited): a release build with LTO of two more copies of the core would take many
+# minutes; CARGO_TARGET_DIR is shared.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../../.." && pwd)
-export POLYTRACE_NIF_PROFILE=${POLYTRACE_NIF_PROFILE:-dev}
+export POLYTRACE_NIF_PROFILE=${POLYTRACE_DEPENDENCY_PROFILE:-dev}
 unset POLYTRACE_NIF_FEATURES POLYTRACE_SOURCE_DIR
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
