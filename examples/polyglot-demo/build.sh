@@ -60,7 +60,9 @@ begin "polytrace CLI: cargo build -p polytrace-cli (first run: ~2 min)"
 done_step
 
 begin "Node: the binding's addon (cargo, release; first run: ~6 min) and the gateway's npm packages"
-(cd "$ROOT/bindings/node" && node scripts/install.js)
+# FORCE: cargo decides (seconds when nothing changed); without it an addon built before the core
+# changed would be used as it is.
+(cd "$ROOT/bindings/node" && POLYTRACE_FORCE_BUILD=1 node scripts/install.js)
 cd "$HERE/api-gateway"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # The binding is linked (file:), its addon built above.
@@ -72,7 +74,10 @@ begin "Python: venv $VENV, pinned packages, the polytrace wheel (maturin; first 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 echo "   pip install -r requirements.txt"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt"
-if ! "$VENV/bin/python" -c 'import polytrace' 2>/dev/null; then
+native="$("$VENV/bin/python" -c 'import polytrace._native as n; print(n.__file__)' 2>/dev/null || true)"
+# Rebuilt when missing or older than a Rust source it is built from (the core changed since).
+if [ -z "$native" ] || [ -n "$(find "$ROOT/core" "$ROOT/otlp-json" "$ROOT/bindings/python/src" "$ROOT/Cargo.lock" \
+  -newer "$native" \( -name '*.rs' -o -name Cargo.toml -o -name Cargo.lock \) -print -quit)" ]; then
   # As bindings/python/test.sh builds it (the same cargo features), so CI builds it once.
   # pip -v, filtered to cargo's progress: without it the ~3 min build would print nothing.
   echo "   pip install ./bindings/python (maturin runs cargo build --release)"
