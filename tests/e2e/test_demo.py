@@ -18,9 +18,10 @@ record's traceparent) and MQTT (the user properties); the failing order's spans 
 status and exception event; the database span's semantic-convention attributes; the order lookup
 continuing the client's traceparent and tracestate; and exact span counts (nothing lost, nothing
 duplicated), in the receiver's file and in Jaeger; every process the demo started is gone
-afterwards, also after a Ctrl-C and after a failure while starting; the shipped Collector/Jaeger
-configs (the Elasticsearch ones, which cannot run here, included) pass the binaries' `validate`.
-Prints one line per check and `N passed, M failed`. Needs what examples/polyglot-demo/build.sh --full builds.
+afterwards, also after a Ctrl-C (both modes) and a failure while starting; the shipped
+Collector/Jaeger configs (the Elasticsearch ones, which cannot run here, included) pass the
+binaries' `validate`. Prints one line per check and `N passed, M failed`. Needs what
+examples/polyglot-demo/build.sh --full builds.
 """
 
 from __future__ import annotations
@@ -335,11 +336,11 @@ def no_leftovers(c: Checks, mode: str, result: dict) -> None:
     c.check(logs.is_dir() and any(logs.iterdir()), f"{mode}: logs of every process kept in {logs}")
 
 
-def check_interrupt(c: Checks, out: Path) -> None:
+def check_interrupt(c: Checks, out: Path, mode: str) -> None:
     """Ctrl-C while the services run: the demo stops everything it started and exits 130."""
-    argv = [sys.executable, str(DEMO / "demo.py"), "--pipeline", "embedded", "--out", str(out)]
+    argv = [sys.executable, str(DEMO / "demo.py"), "--pipeline", mode, "--out", str(out)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "PIPELINE"}
-    print("---- demo.py, interrupted (SIGINT) once its services are up", flush=True)
+    print(f"---- demo.py --pipeline {mode}, interrupted (SIGINT) once its services are up", flush=True)
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     seen = False
@@ -355,10 +356,10 @@ def check_interrupt(c: Checks, out: Path) -> None:
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").exists() else {}
     c.check(
         seen and proc.returncode == 130 and result.get("error") == "interrupted",
-        "interrupted: demo.py stopped on SIGINT with status 130",
+        f"interrupted {mode}: demo.py stopped on SIGINT with status 130",
         f"status {proc.returncode}: {rest[-500:]}",
     )
-    no_leftovers(c, "interrupted", result)
+    no_leftovers(c, f"interrupted {mode}", result)
 
 
 def check_failure(c: Checks, out: Path) -> None:
@@ -527,7 +528,8 @@ def main() -> int:
         no_leftovers(c, mode, result)
     if args.mode == "both":
         check_external(c, Path(args.out) / "external")
-        check_interrupt(c, Path(args.out) / "interrupted")
+        check_interrupt(c, Path(args.out) / "interrupted", "embedded")
+        check_interrupt(c, Path(args.out) / "interrupted-full", "full")
         check_failure(c, Path(args.out) / "failed")
     print(f"{c.passed} passed, {c.failed} failed")
     return 0 if c.failed == 0 else 1
