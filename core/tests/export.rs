@@ -873,6 +873,147 @@ fn backend_down_http_json() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 5b. Prompt shutdown with the back end down (issue 16): one deadline for everything at
+// shutdown, no retry of a back end that does not answer, everything counted.
+
+/// Asserts that every ended span was exported or counted as dropped.
+fn assert_counted(p: &Provider, ended: u64) {
+    let st = p.stats();
+    assert_eq!(st.spans_ended, ended, "{st:?}");
+    assert_eq!(
+        st.spans_exported + st.spans_dropped,
+        st.spans_ended,
+        "{st:?}"
+    );
+}
+
+fn shutdown_refused(proto: Proto) {
+    // The default timeouts (OTLP 10 s, batch export 30 s): before the fix this took 30 s.
+    let p = Provider::from_config(config(&options(proto, proto.dead_endpoint(), &[]))).unwrap();
+    assert_eq!(p.exit_timeout(), Duration::from_secs(10));
+    produce(&p, "refused", 3000);
+    let (shut, took) = timed(|| p.shutdown(p.exit_timeout()));
+    shut.unwrap();
+    assert!(
+        took < Duration::from_secs(1),
+        "a refused connection was retried at shutdown: {took:?}"
+    );
+    assert_counted(&p, 3000);
+    assert_eq!(p.stats().spans_dropped, 3000);
+}
+
+#[test]
+fn shutdown_with_the_back_end_refusing_is_prompt_grpc() {
+    shutdown_refused(Proto::Grpc);
+}
+
+#[test]
+fn shutdown_with_the_back_end_refusing_is_prompt_http_protobuf() {
+    shutdown_refused(Proto::HttpProtobuf);
+}
+
+/// A socket that accepts connections (the kernel's backlog) and never answers.
+fn silent_endpoint() -> (std::net::TcpListener, (&'static str, OptionValue)) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("http://{}", l.local_addr().unwrap());
+    (l, ("endpoint", s(&ep)))
+}
+
+fn shutdown_silent(proto: Proto) {
+    let (_listener, ep) = silent_endpoint();
+    let p = Provider::from_config(config(&options(proto, ep, &[("timeout", i(1_500))]))).unwrap();
+    assert_eq!(p.exit_timeout(), Duration::from_millis(1_500));
+    produce(&p, "silent", 3000);
+    let (shut, took) = timed(|| p.shutdown(p.exit_timeout()));
+    shut.unwrap();
+    assert!(
+        took >= Duration::from_millis(1_400) && took < Duration::from_millis(2_000),
+        "shutdown took {took:?}"
+    );
+    assert_counted(&p, 3000);
+}
+
+#[test]
+fn shutdown_with_a_silent_back_end_ends_by_its_deadline_grpc() {
+    shutdown_silent(Proto::Grpc);
+}
+
+#[test]
+fn shutdown_with_a_silent_back_end_ends_by_its_deadline_http_protobuf() {
+    shutdown_silent(Proto::HttpProtobuf);
+}
+
+#[test]
+fn shutdown_during_an_outage_is_prompt() {
+    // The worker is mid-retry (back-off of up to 5 s, requests with a 30 s deadline) with both
+    // request slots taken and more batches waiting when shutdown begins.
+    let p = Provider::from_config(config(&options(
+        Proto::HttpProtobuf,
+        Proto::HttpProtobuf.dead_endpoint(),
+        &[("schedule_delay", i(50)), ("max_export_batch_size", i(100))],
+    )))
+    .unwrap();
+    produce(&p, "outage", 1000);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (shut, took) = timed(|| p.shutdown(Duration::from_secs(30)));
+    shut.unwrap();
+    assert!(took < Duration::from_secs(1), "shutdown took {took:?}");
+    assert_counted(&p, 1000);
+}
+
+#[test]
+fn a_back_end_that_answers_retry_is_retried_within_the_shutdown_deadline() {
+    let r = Receiver::start(
+        ReceiverConfig::http().with_faults(Faults::fail_first(1).with_http_status(503)),
+    )
+    .unwrap();
+    let p = provider(Proto::HttpProtobuf, &r, &[]);
+    let sent = produce(&p, "answered", 10);
+    p.shutdown(p.exit_timeout()).unwrap();
+    assert_arrived_once(&r, &sent);
+    assert_eq!(p.stats().spans_exported, 10);
+    r.shutdown();
+}
+
+#[test]
+fn spans_ending_during_shutdown_are_all_counted() {
+    // Producers keep ending spans while the shutdown takes its last batch: each is exported
+    // or counted as dropped, none is left behind in the queue.
+    let r = Receiver::start(ReceiverConfig::http().count_only()).unwrap();
+    let p = provider(Proto::HttpProtobuf, &r, &[("schedule_delay", i(10))]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let (p, stop) = (p.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let t = p.tracer("race", None, None, vec![]);
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    t.start_span("r", StartOptions::default()).end(None);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    p.shutdown(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ended: u64 = producers.into_iter().map(|h| h.join().unwrap()).sum();
+    let st = p.stats();
+    // Spans started after the shutdown are non-recording: not counted as ended.
+    assert!(st.spans_ended <= ended, "{st:?}");
+    assert_eq!(
+        st.spans_exported + st.spans_dropped,
+        st.spans_ended,
+        "{st:?}"
+    );
+    assert_eq!(r.span_count(), st.spans_exported, "{st:?}");
+    r.shutdown();
+}
+
+// ---------------------------------------------------------------------------------------------
 // 6. File and console exporters
 
 #[test]

@@ -75,7 +75,9 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         // take; after it, keep going only while full batches are waiting (or until empty when
         // shutting down — new spans are refused by then, so this ends).
         'drain: loop {
-            let mut batch = queue.take_all(std::mem::take(&mut spare));
+            // At shutdown the take closes the queue: a span ending later is refused and
+            // counted by the producer, never left here uncounted.
+            let mut batch = queue.take_all(std::mem::take(&mut spare), shutting_down);
             if batch.is_empty() {
                 spare = batch;
                 break;
@@ -97,7 +99,12 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             // each time: quadratic in the backlog, and most of the worker's time under a
             // burst.) Then the records are dropped in place, the allocation kept.
             for chunk in batch.chunks_mut(queue.max_batch) {
-                export_chunk(sink, counters, chunk);
+                if shutting_down && queue.drain.expired() {
+                    // The shutdown's deadline passed: what was not sent is dropped, counted.
+                    drop_at_deadline(counters, chunk.len() as u64);
+                } else {
+                    export_chunk(sink, counters, chunk);
+                }
             }
             batch.clear();
             // Keep the allocation for the next swap unless it grew unusually large.
@@ -140,6 +147,17 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
     }
 }
 
+fn drop_at_deadline(counters: &Counters, n: u64) {
+    counters.dropped_shutdown.0.fetch_add(n, Relaxed);
+    crate::diag::emit_once(
+        crate::diag::Level::Error,
+        "shutdown-deadline",
+        &format!(
+            "{n} spans were still queued when the shutdown's deadline passed; they are dropped (counted in stats().dropped_shutdown)"
+        ),
+    );
+}
+
 fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_>) {
     let n = chunk.len() as u64;
     match sink.export(chunk) {
@@ -173,14 +191,14 @@ mod tests {
 
     #[test]
     fn the_worker_exports_taken_records_in_order_in_chunks_of_the_batch_size() {
-        let q = Arc::new(Queue::new(100, 3));
+        let q = Arc::new(super::super::queue::tests::queue(100, 3));
         let counters = Arc::new(Counters::default());
         for k in 0..7 {
             let mut slot = record();
             if let Some(r) = slot.as_mut() {
                 r.name = format!("s{k}").into();
             }
-            assert!(q.push_from(&mut slot));
+            assert_eq!(q.push_from(&mut slot), super::super::queue::Pushed::Queued);
         }
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Box::new(Recorder(Arc::clone(&seen)));
