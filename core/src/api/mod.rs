@@ -285,8 +285,10 @@ impl Provider {
     /// Exports what is queued and stops, everything by `timeout` from now: what is not
     /// delivered by then (back end down or hanging) is counted as dropped
     /// (`dropped_export_failed` for requests sent, `dropped_shutdown` for spans never sent),
-    /// and the call returns within `timeout` plus at most 0.4 s. A back end that does not
-    /// answer at all (connection refused) is not retried: the call returns at once. Afterwards
+    /// and the call returns within `timeout` plus at most 0.4 s — `Ok` when everything was
+    /// exported or failed for good (counted) before the deadline, `Timeout` when the deadline
+    /// cut anything. A back end that does not answer at all (connection refused) is not
+    /// retried: the call returns at once. Afterwards
     /// every span call is a no-op. A second call is `AlreadyShutdown`. Callers without a
     /// timeout of their own (and exit hooks) pass [`exit_timeout`](Self::exit_timeout).
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {

@@ -10,6 +10,7 @@
 //! an exit with the back end down takes milliseconds, and with the back end hanging, no more
 //! than the deadline.
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Instant;
 use tokio::sync::watch;
 
@@ -17,13 +18,26 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub(crate) struct Drain {
     deadline: watch::Sender<Option<Instant>>,
+    /// The deadline cut something: a request in flight, a retry, spans still queued.
+    cut: AtomicBool,
 }
 
 impl Drain {
     pub(crate) fn new() -> Drain {
         Drain {
             deadline: watch::Sender::new(None),
+            cut: AtomicBool::new(false),
         }
+    }
+
+    /// Notes that the deadline cut an export (its spans are counted as dropped).
+    pub(crate) fn cut(&self) {
+        self.cut.store(true, Relaxed);
+    }
+
+    /// Whether the deadline cut anything.
+    pub(crate) fn was_cut(&self) -> bool {
+        self.cut.load(Relaxed)
     }
 
     /// Starts draining: every export must be done by `deadline`. An earlier deadline already

@@ -18,7 +18,7 @@ use crate::trace::sampler::{Decision, Sampler};
 use crate::trace::scope::Scopes;
 use crate::types::{Attribute, SpanContext, SpanKind, TraceFlags};
 use opentelemetry_sdk::Resource;
-use queue::{Pushed, Queue};
+use queue::{Pushed, Queue, Stopped};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::Arc;
@@ -205,7 +205,8 @@ impl Pipeline {
 
     /// Exports what is queued and stops, everything by `timeout` from now: what is not
     /// delivered by then is counted as dropped, and the call returns within `timeout` plus
-    /// a moment (at most 0.4 s) for the worker to finish counting.
+    /// a moment (at most 0.4 s) for the worker to finish counting. `Timeout` when the deadline
+    /// cut anything (or the worker did not finish).
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
         if self.shutdown.swap(true, Relaxed) {
             return Err(Error::new(
@@ -216,13 +217,18 @@ impl Pipeline {
         if self.config.disabled {
             return Ok(());
         }
-        if self.queue().shutdown(timeout) {
-            Ok(())
-        } else {
-            Err(Error::new(
+        match self.queue().shutdown(timeout) {
+            Stopped::InTime => Ok(()),
+            Stopped::AtDeadline => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "shutdown did not finish exporting within {timeout:?}: what the back end had not taken is counted as dropped (stats)"
+                ),
+            )),
+            Stopped::NotFinished => Err(Error::new(
                 ErrorKind::Timeout,
                 format!("shutdown did not finish exporting within {timeout:?}"),
-            ))
+            )),
         }
     }
 

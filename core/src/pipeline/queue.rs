@@ -47,6 +47,20 @@ pub(super) struct Signal {
     /// Shutdown requested / worker finished.
     pub(super) shutdown: bool,
     pub(super) exited: bool,
+    /// The shutdown's deadline passed before the worker was done: exports still in flight or
+    /// queued were cut (and counted as dropped).
+    pub(super) cut_at_deadline: bool,
+}
+
+/// How a shutdown ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stopped {
+    /// Everything was exported, or failed for good (counted), before the deadline.
+    InTime,
+    /// The deadline cut what was still in flight or queued; it is counted as dropped.
+    AtDeadline,
+    /// The worker did not report back in time (its counts may still change).
+    NotFinished,
 }
 
 /// Stands for a timeout too large to add to now.
@@ -157,8 +171,8 @@ impl Queue {
 
     /// Asks the worker to export everything and stop, all by `timeout` from now — what is
     /// not exported by then is counted as dropped — and waits for it (a moment longer, for
-    /// the worker to finish counting). False if the worker did not finish.
-    pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+    /// the worker to finish counting).
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Stopped {
         let now = Instant::now();
         let deadline = now.checked_add(timeout).unwrap_or(now + YEAR);
         self.drain.begin(deadline);
@@ -167,11 +181,15 @@ impl Queue {
         s.shutdown = true;
         self.wake.notify_one();
         while !s.exited {
-            if self.done.wait_until(&mut s, wait_until).timed_out() {
-                return s.exited;
+            if self.done.wait_until(&mut s, wait_until).timed_out() && !s.exited {
+                return Stopped::NotFinished;
             }
         }
-        true
+        if s.cut_at_deadline {
+            Stopped::AtDeadline
+        } else {
+            Stopped::InTime
+        }
     }
 
     /// Requests shutdown with a deadline `timeout` from now, without waiting (used by `Drop`:

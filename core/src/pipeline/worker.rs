@@ -25,7 +25,9 @@ pub(crate) fn spawn_worker(
             // caller of shutdown() that returns Ok has nothing of ours still running.
             sink.shutdown();
             drop(sink);
+            let cut = queue.drain.was_cut();
             let mut s = queue.signal.lock();
+            s.cut_at_deadline = cut;
             s.exited = true;
             s.flush_done = s.flush_requested;
             queue.done.notify_all();
@@ -101,6 +103,7 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             for chunk in batch.chunks_mut(queue.max_batch) {
                 if shutting_down && queue.drain.expired() {
                     // The shutdown's deadline passed: what was not sent is dropped, counted.
+                    queue.drain.cut();
                     drop_at_deadline(counters, chunk.len() as u64);
                 } else {
                     export_chunk(sink, counters, chunk);
@@ -215,7 +218,10 @@ mod tests {
             vec![vec!["s0", "s1", "s2"], vec!["s3", "s4", "s5"], vec!["s6"],]
         );
         assert_eq!(counters.snapshot().spans_exported, 7);
-        assert!(q.shutdown(Duration::from_secs(10)));
+        assert_eq!(
+            q.shutdown(Duration::from_secs(10)),
+            super::super::queue::Stopped::InTime
+        );
         worker.join().unwrap();
     }
 }

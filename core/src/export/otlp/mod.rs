@@ -140,6 +140,7 @@ const AFTER_DEADLINE: Duration = Duration::from_millis(100);
 struct InFlight {
     n: u64,
     counters: Arc<Counters>,
+    drain: Arc<Drain>,
     reported: bool,
 }
 
@@ -172,6 +173,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.reported {
+            self.drain.cut();
             self.counters.report_export(
                 self.n,
                 Err("the exporter stopped before the back end answered".into()),
@@ -251,23 +253,26 @@ async fn slot(
     drain: &Drain,
 ) -> std::result::Result<tokio::sync::OwnedSemaphorePermit, String> {
     let closed = |_| "the exporter was shut down".to_string();
-    let late = "not sent: the shutdown deadline passed while earlier requests were in flight";
+    let by_deadline = |d: Instant, sem: Arc<tokio::sync::Semaphore>| async move {
+        match tokio::time::timeout_at(d.into(), sem.acquire_owned()).await {
+            Ok(p) => p.map_err(closed),
+            Err(_) => {
+                drain.cut();
+                Err(
+                    "not sent: the shutdown deadline passed while earlier requests were in flight"
+                        .to_string(),
+                )
+            }
+        }
+    };
     let mut rx = drain.watch();
     if let Some(d) = *rx.borrow_and_update() {
-        return match tokio::time::timeout_at(d.into(), sem.acquire_owned()).await {
-            Ok(p) => p.map_err(closed),
-            Err(_) => Err(late.into()),
-        };
+        return by_deadline(d, sem).await;
     }
     let acquire = Arc::clone(&sem).acquire_owned();
     tokio::select! {
         p = acquire => p.map_err(closed),
-        d = crate::export::drain::started(&mut rx) => {
-            match tokio::time::timeout_at(d.into(), sem.acquire_owned()).await {
-                Ok(p) => p.map_err(closed),
-                Err(_) => Err(late.into()),
-            }
-        }
+        d = crate::export::drain::started(&mut rx) => by_deadline(d, sem).await,
     }
 }
 
@@ -297,10 +302,11 @@ impl BatchSink for OtlpSink {
         let transport = Arc::clone(&self.transport);
         let attempt_timeout = self.attempt_timeout;
         let deadline = far(Instant::now(), self.export_timeout);
-        let drain = self.drain.watch();
+        let drain = Arc::clone(&self.drain);
         let pending = InFlight {
             n,
             counters: Arc::clone(&self.counters),
+            drain: Arc::clone(&self.drain),
             reported: false,
         };
         rt.spawn(async move {
@@ -310,7 +316,7 @@ impl BatchSink for OtlpSink {
                         || transport.attempt(body.clone()),
                         attempt_timeout,
                         deadline,
-                        drain,
+                        &drain,
                     )
                     .await
                 }

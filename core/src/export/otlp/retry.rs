@@ -4,7 +4,7 @@
 //! began, by its deadline ([`crate::export::drain`]): then only a back end that answered
 //! "retry" is retried, and only when the wait fits.
 
-use crate::export::drain;
+use crate::export::drain::{self, Drain};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -96,18 +96,20 @@ fn jitter(max: Duration) -> Duration {
 }
 
 /// Sends one request until it is accepted, fails permanently, or the next attempt could not
-/// finish before `deadline` (or the shutdown's deadline, once `drain` says one began). Each
-/// attempt is bounded by `attempt_timeout`.
+/// finish before `deadline` (or the shutdown's deadline, once `drain` says one began; what
+/// that deadline stops is noted with [`Drain::cut`]). Each attempt is bounded by
+/// `attempt_timeout`.
 pub(super) async fn deliver<F, A>(
     mut attempt: F,
     attempt_timeout: Duration,
     deadline: Instant,
-    mut drain: watch::Receiver<Option<Instant>>,
+    shutdown: &Drain,
 ) -> std::result::Result<(u64, String), String>
 where
     F: FnMut() -> A,
     A: Future<Output = Attempt>,
 {
+    let mut drain = shutdown.watch();
     let mut backoff = INITIAL_BACKOFF;
     loop {
         let draining = *drain.borrow_and_update();
@@ -115,13 +117,18 @@ where
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(if draining.is_some() {
+                shutdown.cut();
                 "not delivered by the shutdown deadline".into()
             } else {
                 "the export timeout elapsed".into()
             });
         }
         let limit = attempt_timeout.min(remaining);
-        let outcome = bounded(attempt(), Instant::now() + limit, &mut drain).await;
+        let (outcome, cut) = bounded(attempt(), Instant::now() + limit, &mut drain).await;
+        if cut {
+            shutdown.cut();
+            return Err("not answered by the shutdown deadline".into());
+        }
         match outcome {
             Attempt::Accepted { rejected, message } => return Ok((rejected, message)),
             Attempt::Fail(why) => return Err(why),
@@ -146,6 +153,9 @@ where
                     .checked_add(wait)
                     .is_none_or(|resume| resume >= deadline)
                 {
+                    if draining.is_some() {
+                        shutdown.cut();
+                    }
                     return Err(format!(
                         "{why} (not retried: the {} ends within the {wait:?} wait)",
                         if draining.is_some() {
@@ -169,33 +179,42 @@ where
     }
 }
 
-/// Runs one attempt until `until`, or the shutdown's deadline if one begins earlier.
+/// Runs one attempt until `until`, or the shutdown's deadline if one begins earlier; `true`
+/// when the shutdown's deadline cut it.
 async fn bounded<A>(
     attempt: A,
     until: Instant,
     drain: &mut watch::Receiver<Option<Instant>>,
-) -> Attempt
+) -> (Attempt, bool)
 where
     A: Future<Output = Attempt>,
 {
     let started = Instant::now();
     let mut until = until;
+    let mut by_shutdown = drain.borrow().is_some_and(|d| d <= until);
+    if by_shutdown {
+        until = drain.borrow().unwrap_or(until);
+    }
     let mut attempt = std::pin::pin!(attempt);
     let mut watching = true;
     loop {
         tokio::select! {
-            a = &mut attempt => return a,
+            a = &mut attempt => return (a, false),
             () = tokio::time::sleep_until(until.into()) => {
-                return Attempt::Retry {
+                let a = Attempt::Retry {
                     after: None,
                     why: format!("no answer within {:?}", until.saturating_duration_since(started)),
                     answered: false,
                 };
+                return (a, by_shutdown);
             }
             changed = drain.changed(), if watching => match changed {
                 Ok(()) => {
                     if let Some(d) = *drain.borrow_and_update() {
-                        until = until.min(d);
+                        if d <= until {
+                            until = d;
+                            by_shutdown = true;
+                        }
                     }
                 }
                 Err(_) => watching = false,

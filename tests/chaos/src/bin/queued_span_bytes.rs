@@ -28,5 +28,6 @@ fn main() {
     let st = p.stats();
     assert_eq!(st.spans_dropped, 0, "{st:?}");
     println!("BYTES_PER_SPAN {}", (after - before) * 1024 / SPANS as u64);
-    p.shutdown(Duration::ZERO).unwrap();
+    // At once: the queued spans are dropped (a Timeout: the deadline cut them).
+    let _ = p.shutdown(Duration::ZERO);
 }
