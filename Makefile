@@ -9,12 +9,12 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test setup lint rust-test c-test python-test node-test e2e bench fmt
+.PHONY: quickstart test setup lint rust-test c-test python-test node-test java-test e2e bench fmt
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test c-test python-test node-test e2e
+test: setup lint rust-test c-test python-test node-test java-test e2e
 
 setup:
 	bash scripts/setup.sh
@@ -34,6 +34,9 @@ python-test:
 
 node-test:
 	bash bindings/node/test.sh
+
+java-test:
+	bash bindings/java/test.sh
 
 e2e:
 	bash tests/e2e/run.sh

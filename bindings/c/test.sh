@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the C ABI (libpolytrace.so / .a) and runs every check of bindings/c:
-#   Rust tests (header up to date, NULL/double-free/UTF-8 tolerance, panic -> Internal),
+#   Rust tests (header up to date, NULL/double-free/UTF-8 tolerance, panic -> Internal, the
+#   shared propagation and config vectors through the C ABI),
 #   the header as C99 and C++17, the C and C++ quickstarts (shared and static library)
 #   exporting to a real OTLP receiver (gRPC, HTTP/protobuf, HTTP/JSON), valgrind on the C
 #   quickstart and on a misuse program, the links and tracestate the C quickstart exported (as

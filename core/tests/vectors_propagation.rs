@@ -184,3 +184,24 @@ fn vector_names_are_unique() {
         }
     }
 }
+
+/// The round-trip cases named `W3C suite <Class>.<test> #n` cover all 41 tests of the official
+/// suite (w3c/trace-context `test/test.py` at `SPEC_LEVEL=2`), each with at least one request.
+#[test]
+fn suite_cases_cover_every_test_of_the_w3c_suite() {
+    let v = vectors();
+    let tests: std::collections::BTreeSet<&str> = v["round_trip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|case| str_of(&case["name"]).strip_prefix("W3C suite "))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(tests.len(), 41, "{tests:?}");
+    for class in ["TraceContextTest.", "AdvancedTest.", "TraceContext2Test."] {
+        assert!(
+            tests.iter().any(|t| t.starts_with(class)),
+            "no {class} case"
+        );
+    }
+}

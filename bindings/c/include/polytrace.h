@@ -1122,6 +1122,35 @@ struct polytrace_error_t *polytrace_testing_error(const char *kind,
                                                   size_t kind_len);
 #endif
 
+#if defined(POLYTRACE_TESTING)
+// Resolves a configuration from `options` (strings, as `polytrace_provider_new` takes them)
+// over a fake environment `env` of (variable, value) pairs, every other variable unset,
+// without building a pipeline: the runner of the shared vectors `tests/vectors/config.json`.
+// On success `out_pairs` holds `*out_effective_len` pairs (option, effective value) followed by
+// `*out_warnings_len` pairs (environment variable, warning message), all pointing into `buf`,
+// NUL-terminated. An invalid option is the `InvalidConfig` error `polytrace_provider_new`
+// would return; too little room is an `InvalidArgument` error saying how much is needed. Only
+// in builds with the `testing` feature.
+//
+// Ownership: borrows everything; the written pairs point into `buf`, which stays the caller's.
+//
+// # Safety
+// `options` and `env` are NULL (with length 0) or point to that many pairs whose strings are
+// valid for their lengths; `out_pairs` is valid for `pairs_cap` pairs, `buf` for `buf_len`
+// bytes, the two lengths for a write.
+POLYTRACE_MUST_USE
+struct polytrace_error_t *polytrace_testing_resolve_config(const struct polytrace_kv_t *options,
+                                                           size_t options_len,
+                                                           const struct polytrace_kv_t *env,
+                                                           size_t env_len,
+                                                           struct polytrace_kv_t *out_pairs,
+                                                           size_t pairs_cap,
+                                                           char *buf,
+                                                           size_t buf_len,
+                                                           size_t *out_effective_len,
+                                                           size_t *out_warnings_len);
+#endif
+
 // Creates a tracer for the instrumentation scope `name`, with an optional `version` (NULL or
 // length 0 for none).
 //

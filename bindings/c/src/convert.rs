@@ -568,3 +568,64 @@ pub(crate) unsafe fn write_out<T>(out: *mut T, value: T, what: &str) -> Result<(
     unsafe { out.write(value) };
     Ok(())
 }
+
+/// Copies `pairs` into the caller's arrays, as `polytrace_provider_inject` and the testing
+/// resolver return them: every key and value NUL-terminated in `buf` (`buf_len` bytes), the
+/// pairs pointing into it written to `out` (room for `cap`). When they do not fit nothing is
+/// written and an `InvalidArgument` error says how much room `what` needs (`enough` names what
+/// always suffices).
+///
+/// # Safety
+/// `out` is NULL or valid for `cap` pairs; `buf` is NULL or valid for `buf_len` bytes.
+pub(crate) unsafe fn write_pairs<K: AsRef<str>, V: AsRef<str>>(
+    pairs: &[(K, V)],
+    out: *mut polytrace_kv_t,
+    cap: usize,
+    buf: *mut c_char,
+    buf_len: usize,
+    what: &str,
+    enough: &str,
+) -> Result<()> {
+    let needed: usize = pairs
+        .iter()
+        .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 2)
+        .sum();
+    if pairs.len() > cap || needed > buf_len {
+        return Err(Error::invalid_argument(format!(
+            "{what} need {} pairs and {needed} buffer bytes, got {cap} and {buf_len} ({enough})",
+            pairs.len()
+        )));
+    }
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    if out.is_null() || buf.is_null() || !out.is_aligned() {
+        return Err(Error::invalid_argument(format!(
+            "the arrays for {what} are NULL"
+        )));
+    }
+    let mut at = 0usize;
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        let mut put = |s: &str| {
+            // SAFETY: `needed <= buf_len` bytes fit in the caller's buffer.
+            let dst = unsafe { buf.add(at) };
+            // SAFETY: as above; the source is our own string.
+            unsafe {
+                std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), dst, s.len());
+                dst.add(s.len()).write(0);
+            }
+            at += s.len() + 1;
+            polytrace_str_t {
+                ptr: dst,
+                len: s.len(),
+            }
+        };
+        let kv = polytrace_kv_t {
+            key: put(k.as_ref()),
+            value: put(v.as_ref()),
+        };
+        // SAFETY: i < pairs.len() <= cap.
+        unsafe { out.add(i).write(kv) };
+    }
+    Ok(())
+}

@@ -1,11 +1,11 @@
 //! Providers: configuration, flush, shutdown, stats, fork, and propagation (inject/extract).
 
 use crate::context::{new_context, polytrace_context_t, ContextObj, CONTEXTS};
-use crate::convert::{self, polytrace_kv_t, polytrace_str_t};
+use crate::convert::{self, polytrace_kv_t};
 use crate::error::{call, polytrace_error_t, report};
 use crate::handle::{tag, Pool};
 use crate::span::{polytrace_span_t, SPANS};
-use polytrace_core::{Error, Provider};
+use polytrace_core::Provider;
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -242,44 +242,18 @@ pub unsafe extern "C" fn polytrace_provider_inject(
         provider.inject(span_context.as_ref(), &baggage, &mut |k, v| {
             pairs.push((k, v))
         });
-        let needed: usize = pairs.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        if pairs.len() > headers_cap || needed > buf_len {
-            return Err(Error::invalid_argument(format!(
-                "the headers need {} pairs and {needed} buffer bytes, got {headers_cap} and \
-                 {buf_len} (POLYTRACE_INJECT_MAX_HEADERS and POLYTRACE_INJECT_BUFFER_SIZE \
-                 always suffice)",
-                pairs.len()
-            )));
-        }
-        if pairs.is_empty() {
-            return Ok(());
-        }
-        if headers.is_null() || buf.is_null() || !headers.is_aligned() {
-            return Err(Error::invalid_argument("headers or buf is NULL"));
-        }
-        let mut at = 0usize;
-        for (i, (k, v)) in pairs.iter().enumerate() {
-            let mut put = |s: &str| {
-                // SAFETY: `needed <= buf_len` bytes fit in the caller's buffer.
-                let dst = unsafe { buf.add(at) };
-                // SAFETY: as above; the source is our own string.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(s.as_ptr().cast::<c_char>(), dst, s.len());
-                    dst.add(s.len()).write(0);
-                }
-                at += s.len() + 1;
-                polytrace_str_t {
-                    ptr: dst,
-                    len: s.len(),
-                }
-            };
-            let kv = polytrace_kv_t {
-                key: put(k),
-                value: put(v),
-            };
-            // SAFETY: i < pairs.len() <= headers_cap.
-            unsafe { headers.add(i).write(kv) };
-        }
+        // SAFETY: forwarded.
+        unsafe {
+            convert::write_pairs(
+                &pairs,
+                headers,
+                headers_cap,
+                buf,
+                buf_len,
+                "the headers",
+                "POLYTRACE_INJECT_MAX_HEADERS and POLYTRACE_INJECT_BUFFER_SIZE always suffice",
+            )
+        }?;
         // SAFETY: checked at the top.
         unsafe { out_headers_len.write(pairs.len()) };
         Ok(())

@@ -190,6 +190,23 @@ impl Provider {
     /// through [`crate::diag`].
     pub fn new(options: &[(String, OptionValue)]) -> Result<Provider> {
         let (config, warnings) = Config::from_env(options)?;
+        Provider::configured(config, warnings)
+    }
+
+    /// Like [`new`](Self::new), reading the `OTEL_*` variables through `env` instead of the
+    /// process environment: for a host whose configuration has a layer with the environment's
+    /// semantics in front of it (Java's `otel.*` system properties, which the Java ecosystem
+    /// reads before the environment). Explicit options still win, and a bad value found through
+    /// `env` is a warning, as one in the environment is.
+    pub fn with_env(
+        options: &[(String, OptionValue)],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Provider> {
+        let (config, warnings) = Config::resolve(options, env)?;
+        Provider::configured(config, warnings)
+    }
+
+    fn configured(config: Config, warnings: Vec<ConfigWarning>) -> Result<Provider> {
         for w in &warnings {
             crate::diag::emit(crate::diag::Level::Warn, &w.to_string());
         }
@@ -660,6 +677,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn with_env_reads_variables_through_the_lookup_under_explicit_options() {
+        let env = |name: &str| match name {
+            "OTEL_SERVICE_NAME" => Some("from-lookup".to_string()),
+            "OTEL_BSP_MAX_QUEUE_SIZE" => Some("not-a-number".to_string()),
+            "OTEL_TRACES_EXPORTER" => Some("none".to_string()),
+            _ => None,
+        };
+        let p = Provider::with_env(&[], &env).unwrap();
+        assert_eq!(p.config().service_name, "from-lookup");
+        assert_eq!(p.warnings().len(), 1);
+        assert_eq!(p.warnings()[0].variable, "OTEL_BSP_MAX_QUEUE_SIZE");
+        let explicit = [(
+            "service_name".to_string(),
+            OptionValue::Str("explicit".into()),
+        )];
+        let p = Provider::with_env(&explicit, &env).unwrap();
+        assert_eq!(p.config().service_name, "explicit");
     }
 
     #[test]

@@ -2,10 +2,7 @@
 //! [`crate::propagation`]). Depends on nothing else of the core, so the plain
 //! [`SpanContext`](crate::types::SpanContext) can carry it.
 
-use super::{
-    trim_ows, MAX_SYSTEM_LEN, MAX_TENANT_LEN, MAX_TRACESTATE_ENTRIES, MAX_TRACESTATE_KEY_LEN,
-    MAX_TRACESTATE_VALUE_LEN,
-};
+use super::{trim_ows, MAX_TRACESTATE_ENTRIES, MAX_TRACESTATE_KEY_LEN, MAX_TRACESTATE_VALUE_LEN};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
@@ -106,26 +103,28 @@ impl TraceState {
     }
 
     /// Parses a (combined) `tracestate` header value. Returns `None` when the W3C rules say the
-    /// whole header must be discarded: an invalid list member, a duplicated key or more than
-    /// 32 members. Empty and whitespace-only members are skipped, so `""` gives an empty state.
+    /// whole header must be discarded: an invalid list member or more than 32 members (counted
+    /// as received). A key seen again is dropped, the first (leftmost, most recent) entry kept.
+    /// Empty and whitespace-only members are skipped, so `""` gives an empty state.
     pub fn parse(header: &str) -> Option<TraceState> {
         let mut entries: Vec<(String, String)> = Vec::new();
+        let mut members = 0usize;
         for member in header.split(',') {
             let member = trim_ows(member);
             if member.is_empty() {
                 continue;
             }
-            if entries.len() == MAX_TRACESTATE_ENTRIES {
+            if members == MAX_TRACESTATE_ENTRIES {
                 return None;
             }
+            members += 1;
             let (key, value) = member.split_once('=')?;
-            if !is_valid_tracestate_key(key)
-                || !is_valid_tracestate_value(value)
-                || entries.iter().any(|(k, _)| k == key)
-            {
+            if !is_valid_tracestate_key(key) || !is_valid_tracestate_value(value) {
                 return None;
             }
-            entries.push((key.to_owned(), value.to_owned()));
+            if entries.iter().all(|(k, _)| k != key) {
+                entries.push((key.to_owned(), value.to_owned()));
+            }
         }
         Some(TraceState::from_vec(entries))
     }
@@ -135,8 +134,9 @@ impl TraceState {
     ///
     /// # Errors
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an invalid key or
-    /// value, a duplicated key or more than 32 entries: the same things that make a received
-    /// header invalid.
+    /// value or more than 32 entries (what makes a received header invalid), and for a
+    /// duplicated key, which a sender must not produce ("Adding a key/value pair MUST NOT result
+    /// in the same key being present multiple times").
     pub fn from_entries(entries: Vec<(String, String)>) -> Result<TraceState> {
         if entries.len() > MAX_TRACESTATE_ENTRIES {
             return Err(Error::invalid_argument(format!(
@@ -160,8 +160,8 @@ impl TraceState {
 fn check_entry(key: &str, value: &str) -> Result<()> {
     if !is_valid_tracestate_key(key) {
         return Err(Error::invalid_argument(format!(
-            "invalid tracestate key {key:?}: expected lowercase letters, digits, '_', '-', '*', \
-             '/' (at most 256), or tenant@system (at most 241 and 14)"
+            "invalid tracestate key {key:?}: expected 1 to 256 characters, the first a lowercase \
+             letter or a digit, the others lowercase letters, digits, '_', '-', '*', '/' or '@'"
         )));
     }
     if !is_valid_tracestate_value(value) {
@@ -173,34 +173,20 @@ fn check_entry(key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// `lcalpha / DIGIT / "_" / "-" / "*" / "/"`: the characters after the first of a key part.
-#[inline]
-fn is_key_char(c: u8) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/')
-}
-
-/// A key part: `first` then up to `max - 1` key characters.
-fn is_key_part(part: &[u8], max: usize, first: fn(u8) -> bool) -> bool {
-    match part.split_first() {
-        Some((&c, rest)) => part.len() <= max && first(c) && rest.iter().all(|&c| is_key_char(c)),
-        None => false,
-    }
-}
-
-fn is_lower_alnum(c: u8) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
-}
-
-/// The W3C tracestate key grammar (see the module docs for the one relaxation).
+/// The W3C Trace Context Level 2 key grammar: `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`,
+/// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"`.
 fn is_valid_tracestate_key(key: &str) -> bool {
-    let b = key.as_bytes();
-    match b.iter().position(|&c| c == b'@') {
-        None => is_key_part(b, MAX_TRACESTATE_KEY_LEN, is_lower_alnum),
-        Some(at) => {
-            let (tenant, system) = (&b[..at], &b[at + 1..]);
-            is_key_part(tenant, MAX_TENANT_LEN, is_lower_alnum)
-                && is_key_part(system, MAX_SYSTEM_LEN, |c| c.is_ascii_lowercase())
+    match key.as_bytes().split_first() {
+        Some((&first, rest)) => {
+            key.len() <= MAX_TRACESTATE_KEY_LEN
+                && (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.iter().all(|&c| {
+                    c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
+                })
         }
+        None => false,
     }
 }
 

@@ -98,3 +98,20 @@ pub fn cstr(p: *const c_char) -> String {
     // SAFETY: polytrace returns NUL-terminated strings.
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
+
+/// A shared vector file, `tests/vectors/<name>` at the repository root.
+pub fn vectors(name: &str) -> serde_json::Value {
+    let path = format!("{}/../../tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("parsing {path}: {e}"))
+}
+
+/// The text of a string polytrace wrote (empty for NULL).
+pub fn text_of(v: polytrace_str_t) -> String {
+    if v.ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: polytrace wrote `len` valid bytes at `ptr`.
+    let bytes = unsafe { std::slice::from_raw_parts(v.ptr.cast::<u8>(), v.len) };
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
