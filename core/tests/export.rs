@@ -1014,6 +1014,37 @@ fn spans_ending_during_shutdown_are_all_counted() {
     r.shutdown();
 }
 
+/// The core's threads block SIGPIPE: a write to a connection the back end closed (a rejected
+/// TLS handshake, a reset) must fail with EPIPE, not end a C host that keeps SIGPIPE's default
+/// action (it did: `bindings/c/test.sh`, mTLS over gRPC without a client certificate).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_core_threads_block_sigpipe() {
+    let (_listener, ep) = silent_endpoint();
+    let p = Provider::from_config(config(&options(Proto::Grpc, ep, &[]))).unwrap();
+    produce(&p, "sigpipe", 1);
+    let mut seen = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !name.starts_with("polytrace-") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let blocked = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .unwrap();
+        // SIGPIPE is signal 13: bit 12 of the mask.
+        assert_ne!(blocked & (1 << 12), 0, "{} does not block SIGPIPE", name.trim());
+        seen.push(name.trim().to_string());
+    }
+    assert!(seen.iter().any(|n| n == "polytrace-batch"), "{seen:?}");
+    assert!(seen.iter().any(|n| n.starts_with("polytrace-expor")), "{seen:?}");
+    let _ = p.shutdown(Duration::from_millis(100));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 6. File and console exporters
 

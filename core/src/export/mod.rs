@@ -13,7 +13,7 @@ pub mod redaction;
 mod sdk;
 
 pub(crate) use prepare::truncate_all;
-pub(crate) use sdk::{runtime, SdkExport};
+pub(crate) use sdk::{quiet_sigpipe, runtime, SdkExport};
 
 use crate::config::{Config, ExporterKind};
 use crate::error::Result;

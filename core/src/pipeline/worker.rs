@@ -20,6 +20,7 @@ pub(crate) fn spawn_worker(
     std::thread::Builder::new()
         .name("polytrace-batch".into())
         .spawn(move || {
+            crate::export::quiet_sigpipe();
             run(&queue, &counters, schedule_delay, sink.as_mut());
             // Stop the exporter (and its runtime, bounded) before saying we are done, so a
             // caller of shutdown() that returns Ok has nothing of ours still running.
