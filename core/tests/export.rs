@@ -1037,11 +1037,19 @@ fn the_core_threads_block_sigpipe() {
             .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
             .unwrap();
         // SIGPIPE is signal 13: bit 12 of the mask.
-        assert_ne!(blocked & (1 << 12), 0, "{} does not block SIGPIPE", name.trim());
+        assert_ne!(
+            blocked & (1 << 12),
+            0,
+            "{} does not block SIGPIPE",
+            name.trim()
+        );
         seen.push(name.trim().to_string());
     }
     assert!(seen.iter().any(|n| n == "polytrace-batch"), "{seen:?}");
-    assert!(seen.iter().any(|n| n.starts_with("polytrace-expor")), "{seen:?}");
+    assert!(
+        seen.iter().any(|n| n.starts_with("polytrace-expor")),
+        "{seen:?}"
+    );
     let _ = p.shutdown(Duration::from_millis(100));
 }
 
