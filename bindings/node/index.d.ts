@@ -38,6 +38,22 @@ export type Stats = {
      * export calls that failed
      */
     exportFailures: number;
+    /**
+     * spans the sampler started with the `sampled` flag
+     */
+    spansSampled: number;
+    /**
+     * spans the sampler started without the `sampled` flag
+     */
+    spansNotSampled: number;
+    /**
+     * strategies fetched by the remote sampler (`jaeger_remote`)
+     */
+    samplerPolls: number;
+    /**
+     * failed fetches of the remote sampler's strategy
+     */
+    samplerPollFailures: number;
 };
 /**
  * Options of a provider: any option of docs/configuration.md, in camelCase (or snake_case),
@@ -67,8 +83,11 @@ export type RegisterOptions = {
 export class TracerProvider implements otel.TracerProvider {
     /**
      * @param {ProviderOptions} [opts]
-     * @throws {TypeError} an unknown option or a value of the wrong type (the message names it)
-     * @throws {RangeError} a value the option does not accept (the message names it)
+     * @throws {TypeError} an unknown option, the same option twice or a value of a type the option
+     *   never takes; `code` is `'InvalidConfig'`, `option` the option's name, `problem` the core's
+     *   `'UnknownOption'`, `'DuplicateOption'` or `'WrongType'`
+     * @throws {RangeError} a value the option does not accept (`problem: 'BadValue'`; `code` and
+     *   `option` as above)
      */
     constructor(opts?: ProviderOptions);
     /**

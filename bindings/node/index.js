@@ -331,6 +331,10 @@ class W3CPropagator {
  * @property {number} droppedShutdown dropped at shutdown: ended after it began, or not sent by its deadline
  * @property {number} droppedInvalid lost in a batch the core could not read (a polytrace bug)
  * @property {number} exportFailures export calls that failed
+ * @property {number} spansSampled spans the sampler started with the `sampled` flag
+ * @property {number} spansNotSampled spans the sampler started without the `sampled` flag
+ * @property {number} samplerPolls strategies fetched by the remote sampler (`jaeger_remote`)
+ * @property {number} samplerPollFailures failed fetches of the remote sampler's strategy
  */
 
 /**
@@ -374,17 +378,14 @@ class TracerProvider {
 
   /**
    * @param {ProviderOptions} [opts]
-   * @throws {TypeError} an unknown option or a value of the wrong type (the message names it)
-   * @throws {RangeError} a value the option does not accept (the message names it)
+   * @throws {TypeError} an unknown option, the same option twice or a value of a type the option
+   *   never takes; `code` is `'InvalidConfig'`, `option` the option's name, `problem` the core's
+   *   `'UnknownOption'`, `'DuplicateOption'` or `'WrongType'`
+   * @throws {RangeError} a value the option does not accept (`problem: 'BadValue'`; `code` and
+   *   `option` as above)
    */
   constructor(opts) {
-    const args = options.toNative(opts);
-    let n;
-    try {
-      n = new native.NativeProvider(args, !inlineDecode);
-    } catch (e) {
-      throw options.configError(/** @type {any} */ (e), /** @type {any} */ (opts));
-    }
+    const n = new native.NativeProvider(options.toNative(opts), !inlineDecode);
     // The core's caps of a live span, as typed values (docs/finished-spans.md, "Caps").
     const [attributes, events, links, statusCalls] = n.caps();
     this.#p = {

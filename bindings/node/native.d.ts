@@ -15,8 +15,10 @@ export declare function formatTraceparentWords(t0: number, t1: number, t2: numbe
 /** The core pipeline of one JavaScript `TracerProvider`. */
 export declare class NativeProvider {
   /**
-   * Builds the pipeline from explicit options over the `OTEL_*` environment. Throws an
-   * `Error` with `code: 'InvalidConfig'` naming a bad option.
+   * Builds the pipeline from explicit options over the `OTEL_*` environment (with
+   * `sdk_language` `nodejs` unless an option says otherwise). A bad option throws a
+   * `TypeError` or `RangeError` with `code: 'InvalidConfig'`, `option` and `problem` (see
+   * `error::throw`).
    *
    * `threaded`: record batches on a decoder thread (the default) instead of the calling
    * thread; the benchmark compares both.
@@ -142,11 +144,21 @@ export interface JsStats {
   droppedInvalid: number
   /** Export calls that failed (each may carry many spans). */
   exportFailures: number
+  /** Spans the sampler started with the `sampled` flag. */
+  spansSampled: number
+  /** Spans the sampler started without the `sampled` flag. */
+  spansNotSampled: number
+  /** Strategies fetched by the remote sampler (`jaeger_remote`). */
+  samplerPolls: number
+  /** Failed fetches of the remote sampler's strategy. */
+  samplerPollFailures: number
 }
 
 /**
- * One explicit provider option, already type-checked by JavaScript: `tag` says which field
- * holds the value (`s` string, `i` integer, `f` float, `b` boolean, `l` list, `m` map).
+ * One explicit provider option, flattened by JavaScript (`lib/options.js`): `tag` says which
+ * field holds the value (`s` string, `i` integer, `f` float, `b` boolean, `l` list, `m` map),
+ * or `x` for a JavaScript value no option can take (a function, a list with a number in it),
+ * with `s` describing it.
  */
 export interface OptionArg {
   /** The option name as the caller spelled it (`maxQueueSize`, `max_queue_size`). */

@@ -5,8 +5,9 @@
 //! same `cause` are reported once per process, not once per call.
 
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Severity of a diagnostic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,7 @@ pub type Handler = Arc<dyn Fn(Level, &str) + Send + Sync>;
 
 static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
 static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+static LAST: Mutex<Option<HashMap<&'static str, Instant>>> = Mutex::new(None);
 
 /// Installs the handler that receives every diagnostic (`None` restores stderr).
 pub fn set_handler(handler: Option<Handler>) {
@@ -57,6 +59,25 @@ pub fn emit_once(level: Level, cause: &str, message: &str) {
     emit(level, message);
 }
 
+/// Emits a diagnostic unless one with the same `cause` was emitted less than `every` ago, for
+/// a background task that may keep failing the same way (an unreachable sampling endpoint):
+/// one line per kind of failure per interval, not one per attempt. Not for the span hot path
+/// (it takes a lock).
+pub fn emit_every(level: Level, cause: &'static str, every: Duration, message: &str) {
+    {
+        let now = Instant::now();
+        let mut last = LAST.lock();
+        let map = last.get_or_insert_with(HashMap::new);
+        match map.get(cause) {
+            Some(t) if now.duration_since(*t) < every => return,
+            _ => {
+                map.insert(cause, now);
+            }
+        }
+    }
+    emit(level, message);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,7 +94,37 @@ mod tests {
         emit_once(Level::Warn, "diag-test-cause", "diag-test 1");
         emit_once(Level::Warn, "diag-test-cause", "diag-test 2");
         emit(Level::Warn, "diag-test 3");
+        emit_every(
+            Level::Warn,
+            "diag-test-every",
+            Duration::from_secs(60),
+            "diag-test 4",
+        );
+        emit_every(
+            Level::Warn,
+            "diag-test-every",
+            Duration::from_secs(60),
+            "diag-test 5",
+        );
+        emit_every(
+            Level::Warn,
+            "diag-test-other",
+            Duration::from_secs(60),
+            "diag-test 6",
+        );
+        emit_every(
+            Level::Warn,
+            "diag-test-short",
+            Duration::ZERO,
+            "diag-test 7",
+        );
+        emit_every(
+            Level::Warn,
+            "diag-test-short",
+            Duration::ZERO,
+            "diag-test 8",
+        );
         set_handler(None);
-        assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 6);
     }
 }

@@ -1,6 +1,11 @@
 //! The one error type of the core, with a stable [`ErrorKind`] that every binding maps
 //! exhaustively onto its host idiom (exception class, `Error.code`, `{error, {Kind, Msg}}`,
 //! Java exception subclass, C error object).
+//!
+//! An [`ErrorKind::InvalidConfig`] error about one explicit option also carries a
+//! machine-readable detail: what is wrong with it ([`ConfigProblem`]) and the option's name
+//! ([`Error::option`]). Bindings choose their host's exception from these, never from the
+//! message, which is for people.
 
 use std::fmt;
 
@@ -56,11 +61,74 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A core error: a stable kind and a message meant for a human.
+/// What is wrong with an explicit configuration option: the machine-readable half of an
+/// [`ErrorKind::InvalidConfig`] error (see [`Error::config_problem`]). Stable: bindings map it
+/// onto their host's exceptions (Node: `TypeError` for the first three, `RangeError` for
+/// `BadValue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfigProblem {
+    /// No option has this name (in any spelling: `max_queue_size`, `maxQueueSize`,
+    /// `max-queue-size`).
+    UnknownOption,
+    /// The same option was given twice, in two spellings (`serviceName` and `service_name`).
+    DuplicateOption,
+    /// The value's type is not one the option accepts (a boolean for `max_queue_size`).
+    WrongType,
+    /// The value has an accepted type but the option cannot use it (`max_queue_size` 0, an
+    /// unknown sampler name, an endpoint without a scheme).
+    BadValue,
+}
+
+impl ConfigProblem {
+    /// Every problem, for bindings and tests that enumerate them.
+    pub const ALL: [ConfigProblem; 4] = [
+        ConfigProblem::UnknownOption,
+        ConfigProblem::DuplicateOption,
+        ConfigProblem::WrongType,
+        ConfigProblem::BadValue,
+    ];
+
+    /// The problem's stable name (`"UnknownOption"`, ...), as bindings expose it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConfigProblem::UnknownOption => "UnknownOption",
+            ConfigProblem::DuplicateOption => "DuplicateOption",
+            ConfigProblem::WrongType => "WrongType",
+            ConfigProblem::BadValue => "BadValue",
+        }
+    }
+
+    /// Parses a problem from its [`name`](Self::name).
+    pub fn from_name(name: &str) -> Option<ConfigProblem> {
+        ConfigProblem::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The detail of a configuration error about one option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ConfigDetail {
+    problem: ConfigProblem,
+    /// The option's name as the caller spelled it.
+    option: Box<str>,
+    /// The canonical (snake_case) name, when the name is a known option.
+    canonical: Option<&'static str>,
+}
+
+/// A core error: a stable kind, a message meant for a human and, for a configuration error
+/// about one option, what is wrong and which option (see [`Error::config_problem`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
-    message: String,
+    // A boxed str and a boxed detail keep `Error` (and so every `Result`) as small as a
+    // kind and a `String` were: 32 bytes on 64-bit targets.
+    message: Box<str>,
+    detail: Option<Box<ConfigDetail>>,
 }
 
 impl Error {
@@ -68,7 +136,27 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            message: message.into(),
+            message: message.into().into_boxed_str(),
+            detail: None,
+        }
+    }
+
+    /// An [`ErrorKind::InvalidConfig`] error about the option `option` (as the caller spelled
+    /// it; `canonical` is its snake_case name when it is a known option). The core's
+    /// `config::option_error` fills `canonical` in from the table of options.
+    pub fn config(
+        problem: ConfigProblem,
+        option: &str,
+        canonical: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error {
+            detail: Some(Box::new(ConfigDetail {
+                problem,
+                option: option.into(),
+                canonical,
+            })),
+            ..Error::new(ErrorKind::InvalidConfig, message)
         }
     }
 
@@ -95,6 +183,28 @@ impl Error {
     /// The human-readable message (without the kind).
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// For an [`ErrorKind::InvalidConfig`] error about one explicit option: what is wrong with
+    /// it. `None` for every other error, and for configuration errors found later than option
+    /// checking (a TLS file that cannot be read when the exporter is built).
+    pub fn config_problem(&self) -> Option<ConfigProblem> {
+        self.detail.as_ref().map(|d| d.problem)
+    }
+
+    /// The option a configuration error is about, as the caller spelled it (`maxQueueSize`),
+    /// except for [`ConfigProblem::DuplicateOption`], where it is the canonical name (the
+    /// caller spelled it two ways); `None` when [`config_problem`](Self::config_problem) is
+    /// `None`.
+    pub fn option(&self) -> Option<&str> {
+        self.detail.as_ref().map(|d| &*d.option)
+    }
+
+    /// The canonical (snake_case) name of the option a configuration error is about
+    /// (`max_queue_size`); `None` for an unknown option and for errors without a
+    /// [`config_problem`](Self::config_problem).
+    pub fn canonical_option(&self) -> Option<&'static str> {
+        self.detail.as_ref().and_then(|d| d.canonical)
     }
 
     /// Turns a caught panic payload into an [`ErrorKind::Internal`] error. Bindings call this
@@ -164,6 +274,36 @@ mod tests {
         let e = r.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Internal);
         assert!(e.message().contains("boom"), "{e}");
+    }
+
+    #[test]
+    fn error_stays_small() {
+        // Every `Result` carries one; the detail must not make them bigger than a kind and a
+        // `String` were.
+        assert!(std::mem::size_of::<Error>() <= 32);
+    }
+
+    #[test]
+    fn config_detail_accessors() {
+        let e = Error::config(
+            ConfigProblem::WrongType,
+            "maxQueueSize",
+            Some("max_queue_size"),
+            "bad",
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert_eq!(e.config_problem(), Some(ConfigProblem::WrongType));
+        assert_eq!(e.option(), Some("maxQueueSize"));
+        assert_eq!(e.canonical_option(), Some("max_queue_size"));
+        assert_eq!(e.message(), "bad");
+        let plain = Error::invalid_config("no detail");
+        assert_eq!(plain.config_problem(), None);
+        assert_eq!(plain.option(), None);
+        assert_eq!(plain.canonical_option(), None);
+        for p in ConfigProblem::ALL {
+            assert_eq!(ConfigProblem::from_name(p.name()), Some(p));
+        }
+        assert_eq!(ConfigProblem::from_name("Nope"), None);
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub mod stats;
 
 pub use api::{Begun, Provider, Span, Tracer};
 pub use api::{FinishedSpan, StartOptions};
-pub use error::{guard, Error, ErrorKind, Result};
+pub use error::{guard, ConfigProblem, Error, ErrorKind, Result};
 pub use export::redaction;
 pub use stats::Stats;
 pub use trace::finished::{FinishedHead, FinishedRecord};

@@ -6,7 +6,8 @@
 //! [`OptionValue`]) and either `expect` (a subset of [`Config::effective`]; a value ending in
 //! `*` is a prefix match) plus `warnings` (the exact set of variables expected to warn, empty
 //! when absent), or `error` (the expected error kind name) plus optional `error_mentions`
-//! (a substring of the error message).
+//! (a substring of the error message), `problem` (the `ConfigProblem` name) and `option` (the
+//! option the error names).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use polytrace_core::config::{Config, OptionValue};
@@ -89,6 +90,20 @@ fn run_case(case: &Value) -> Vec<String> {
                 if let Some(m) = case.get("error_mentions").and_then(Value::as_str) {
                     if !e.message().contains(m) {
                         problems.push(format!("error message does not mention {m:?}: {e}"));
+                    }
+                }
+                if let Some(p) = case.get("problem").and_then(Value::as_str) {
+                    let got = e.config_problem().map(|p| p.name());
+                    if got != Some(p) {
+                        problems.push(format!("expected the problem {p}, got {got:?}: {e}"));
+                    }
+                }
+                if let Some(o) = case.get("option").and_then(Value::as_str) {
+                    if e.option() != Some(o) {
+                        problems.push(format!(
+                            "expected the option {o:?}, got {:?}: {e}",
+                            e.option()
+                        ));
                     }
                 }
             }
@@ -214,6 +229,27 @@ fn every_documented_variable_is_exercised_by_a_vector() {
 }
 
 #[test]
+fn every_variable_of_the_table_of_options_is_exercised_by_a_vector() {
+    let doc: Value = serde_json::from_str(VECTORS).expect("config.json is valid JSON");
+    let used: BTreeSet<String> = doc["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("env").and_then(Value::as_object))
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    let missing: Vec<&str> = polytrace_core::config::OPTIONS
+        .iter()
+        .flat_map(|o| o.env.iter().map(|v| v.name))
+        .filter(|v| !used.contains(*v))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "variables without a vector: {missing:?}"
+    );
+}
+
+#[test]
 fn runner_detects_mismatches() {
     let case: Value = serde_json::json!({
         "name": "deliberately wrong",
@@ -229,4 +265,12 @@ fn runner_detects_mismatches() {
         "error": "InvalidConfig"
     });
     assert_eq!(run_case(&error_case).len(), 1);
+    let wrong_detail: Value = serde_json::json!({
+        "name": "wrong problem and option",
+        "options": {"maxQueueSize": 0},
+        "error": "InvalidConfig",
+        "problem": "WrongType",
+        "option": "max_queue_size"
+    });
+    assert_eq!(run_case(&wrong_detail).len(), 2);
 }

@@ -41,6 +41,12 @@ Also usable from Python (stdlib only):
         subprocess.run(cmd, env={**os.environ, **s.env}, check=True)
     # on leaving: servers stopped; log dir removed, or kept and its tails printed if the
     # block raised or a server died.
+
+    # Another Jaeger config (e.g. with the remote_sampling extension), extra free ports and
+    # variables for it, and no Collector:
+    with stack.Stack(jaeger_config="jaeger-sampling-file.yaml",
+                     extra_ports=["JAEGER_SAMPLING_HTTP_PORT"],
+                     extra_env={"JAEGER_STRATEGIES_FILE": path}, otelcol=False) as s: ...
 """
 
 from __future__ import annotations
@@ -133,6 +139,10 @@ class Stack:
         log_dir: str | os.PathLike | None = None,
         debug_verbosity: str | None = None,
         keep_logs: bool = False,
+        jaeger_config: str | os.PathLike | None = None,
+        extra_ports: list[str] | tuple[str, ...] = (),
+        extra_env: dict[str, str] | None = None,
+        otelcol: bool = True,
     ):
         self.otelcol_bin = Path(otelcol_bin or os.environ.get("POLYTRACE_OTELCOL_BIN") or DEFAULT_OTELCOL)
         self.jaeger_bin = Path(jaeger_bin or os.environ.get("POLYTRACE_JAEGER_BIN") or DEFAULT_JAEGER)
@@ -142,6 +152,11 @@ class Stack:
         self.set_protocol = set_protocol
         self.debug_verbosity = debug_verbosity
         self.keep_logs = keep_logs or log_dir is not None
+        # A relative config name is looked up next to this file.
+        self.jaeger_config = HERE / (jaeger_config or "jaeger.yaml")
+        self.port_vars = PORT_VARS + list(extra_ports)
+        self.extra_env = dict(extra_env or {})
+        self.with_otelcol = otelcol
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="polytrace-e2e-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.ports: dict[str, int] = {}
@@ -170,15 +185,16 @@ class Stack:
             self.cleanup()
 
     def start(self) -> None:
-        for b in (self.jaeger_bin, self.otelcol_bin):
+        for b in (self.jaeger_bin, self.otelcol_bin) if self.with_otelcol else (self.jaeger_bin,):
             if not os.access(b, os.X_OK):
                 raise StackError(
                     f"{b} not found; run tools/install-jaeger.sh and tools/install-otelcol.sh "
                     "(or pass --install)"
                 )
-        self.ports = dict(zip(PORT_VARS, free_ports(len(PORT_VARS))))
+        self.ports = dict(zip(self.port_vars, free_ports(len(self.port_vars))))
         p = self.ports
         server_env = {k: str(v) for k, v in p.items()}
+        server_env.update(self.extra_env)
         server_env["OTELCOL_FILE_OUT"] = str(self.log_dir / "otelcol-traces.jsonl")
         if self.debug_verbosity:
             server_env["OTELCOL_DEBUG_VERBOSITY"] = self.debug_verbosity
@@ -200,13 +216,15 @@ class Stack:
             self.env["OTEL_EXPORTER_OTLP_PROTOCOL"] = self.protocol
 
         deadline = time.monotonic() + self.timeout
-        self._spawn("jaeger", [str(self.jaeger_bin), f"--config={HERE / 'jaeger.yaml'}"], server_env)
+        self._spawn("jaeger", [str(self.jaeger_bin), f"--config={self.jaeger_config}"], server_env)
         self._wait(
             "jaeger",
             deadline,
             lambda: tcp_open(p["JAEGER_OTLP_GRPC_PORT"])
             and http_ok(f"{self.env['JAEGER_QUERY_URL']}/api/services"),
         )
+        if not self.with_otelcol:
+            return
         self._spawn("otelcol", [str(self.otelcol_bin), f"--config={HERE / 'otelcol.yaml'}"], server_env)
         self._wait(
             "otelcol",

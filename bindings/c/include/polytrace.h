@@ -158,6 +158,11 @@ typedef struct polytrace_kv_t {
 // same kinds, with the same names, exist in every polytrace language binding.
 typedef uint32_t polytrace_error_kind_t;
 
+// What is wrong with a configuration option (`polytrace_error_config_problem`), for an
+// `POLYTRACE_ERROR_INVALID_CONFIG` error about one option. Stable: the same problems, with the
+// same names, exist in every polytrace language binding.
+typedef uint32_t polytrace_config_problem_t;
+
 // The pipeline's counters (`polytrace_provider_stats`).
 typedef struct polytrace_stats_t {
   // Recording spans started (sampled or record-only).
@@ -176,6 +181,14 @@ typedef struct polytrace_stats_t {
   uint64_t dropped_shutdown;
   // Export calls that failed (each may carry many spans).
   uint64_t export_failures;
+  // Spans the sampler started with the `sampled` flag.
+  uint64_t spans_sampled;
+  // Spans the sampler started without the `sampled` flag.
+  uint64_t spans_not_sampled;
+  // Strategies fetched by the remote sampler (`jaeger_remote`).
+  uint64_t sampler_polls;
+  // Failed fetches of the remote sampler's strategy.
+  uint64_t sampler_poll_failures;
 } polytrace_stats_t;
 
 // What a span represents (one of the `POLYTRACE_SPAN_KIND_*` constants).
@@ -432,6 +445,22 @@ typedef struct polytrace_finished_span_t {
 // A bug in polytrace: an internal invariant failed or a panic was caught.
 #define POLYTRACE_ERROR_INTERNAL 6
 
+// Not a configuration error about one option (every other error, and NULL).
+#define POLYTRACE_CONFIG_PROBLEM_NONE 0
+
+// No option has this name (in any spelling: `max_queue_size`, `maxQueueSize`).
+#define POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION 1
+
+// The same option was given twice, in two spellings.
+#define POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION 2
+
+// The value's type is not one the option accepts (the C API passes strings, which every option
+// accepts, so C callers do not see it; other bindings do).
+#define POLYTRACE_CONFIG_PROBLEM_WRONG_TYPE 3
+
+// The option cannot use the value (`max_queue_size` `"0"`, an unknown sampler name).
+#define POLYTRACE_CONFIG_PROBLEM_BAD_VALUE 4
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -601,6 +630,36 @@ polytrace_error_kind_t polytrace_error_kind(const struct polytrace_error_t *err)
 // using the returned string.
 const char *polytrace_error_message(const struct polytrace_error_t *err);
 
+// What is wrong with the configuration option a `POLYTRACE_ERROR_INVALID_CONFIG` error is
+// about (one of the `POLYTRACE_CONFIG_PROBLEM_*` constants): choose a reaction from this, not
+// from the message. `POLYTRACE_CONFIG_PROBLEM_NONE` for NULL, for every other error, and for
+// configuration errors found after the options were checked (a TLS file that cannot be read).
+//
+// Ownership: borrows `err`.
+//
+// # Safety
+// `err` is NULL or a value returned by polytrace (freed values are detected, see README).
+polytrace_config_problem_t polytrace_error_config_problem(const struct polytrace_error_t *err);
+
+// The option a configuration error is about, NUL-terminated UTF-8, as it was passed to
+// `polytrace_provider_new` (`"maxQueueSize"`; for `POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION`
+// the canonical name, `"max_queue_size"`). NULL when `polytrace_error_config_problem` is
+// `POLYTRACE_CONFIG_PROBLEM_NONE`.
+//
+// Ownership: the string belongs to `err`; it stays valid until `err` is freed. Do not free it.
+//
+// # Safety
+// `err` is NULL or a value returned by polytrace. Do not free `err` on another thread while
+// using the returned string.
+const char *polytrace_error_option(const struct polytrace_error_t *err);
+
+// The stable name of a configuration problem (`"UnknownOption"`, `"DuplicateOption"`,
+// `"WrongType"`, `"BadValue"`, `"None"` for `POLYTRACE_CONFIG_PROBLEM_NONE`, `"Unknown"`
+// otherwise), as every polytrace binding spells it.
+//
+// Ownership: a static string; do not free it.
+const char *polytrace_config_problem_name(polytrace_config_problem_t problem);
+
 // The stable name of an error kind (`"InvalidArgument"`, ..., `"None"` for
 // `POLYTRACE_ERROR_NONE`, `"Unknown"` otherwise), as every polytrace binding spells it.
 //
@@ -648,8 +707,9 @@ struct polytrace_error_t *polytrace_key_text(const struct polytrace_key_t *key,
 // its variable). Option names are the core's (`service_name`, `exporter`, `endpoint`,
 // `protocol`, `sampler`, `max_queue_size`, ...; camelCase accepted; see
 // `docs/configuration.md`); every value is a string parsed like the environment variable. An
-// unknown option or bad value is an `InvalidConfig` error; a bad environment value is only a
-// warning (diagnostics handler) and its default is used.
+// unknown option or bad value is an `InvalidConfig` error (`polytrace_error_config_problem`
+// and `polytrace_error_option` say what is wrong and with which option); a bad environment
+// value is only a warning (diagnostics handler) and its default is used.
 //
 // Ownership: borrows `options`. On success `*out_provider` is a new provider the caller owns
 // (shut it down, then free it with `polytrace_provider_free`); on error it is NULL.

@@ -2,7 +2,7 @@
 //! every entry point runs under.
 
 use crate::handle::{tag, Pool, RESERVED_INDEX};
-use polytrace_core::{Error, ErrorKind, Result};
+use polytrace_core::{ConfigProblem, Error, ErrorKind, Result};
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -35,9 +35,28 @@ pub const POLYTRACE_ERROR_ALREADY_SHUTDOWN: polytrace_error_kind_t = 5;
 /// A bug in polytrace: an internal invariant failed or a panic was caught.
 pub const POLYTRACE_ERROR_INTERNAL: polytrace_error_kind_t = 6;
 
+/// What is wrong with a configuration option (`polytrace_error_config_problem`), for an
+/// `POLYTRACE_ERROR_INVALID_CONFIG` error about one option. Stable: the same problems, with the
+/// same names, exist in every polytrace language binding.
+pub type polytrace_config_problem_t = u32;
+
+/// Not a configuration error about one option (every other error, and NULL).
+pub const POLYTRACE_CONFIG_PROBLEM_NONE: polytrace_config_problem_t = 0;
+/// No option has this name (in any spelling: `max_queue_size`, `maxQueueSize`).
+pub const POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION: polytrace_config_problem_t = 1;
+/// The same option was given twice, in two spellings.
+pub const POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION: polytrace_config_problem_t = 2;
+/// The value's type is not one the option accepts (the C API passes strings, which every option
+/// accepts, so C callers do not see it; other bindings do).
+pub const POLYTRACE_CONFIG_PROBLEM_WRONG_TYPE: polytrace_config_problem_t = 3;
+/// The option cannot use the value (`max_queue_size` `"0"`, an unknown sampler name).
+pub const POLYTRACE_CONFIG_PROBLEM_BAD_VALUE: polytrace_config_problem_t = 4;
+
 pub(crate) struct ErrorObj {
     kind: ErrorKind,
     message: CString,
+    /// For a configuration error about one option: what is wrong and the option's name.
+    config: Option<(ConfigProblem, CString)>,
 }
 
 static ERRORS: Pool<ErrorObj, { tag::ERROR }> = Pool::new("polytrace_error_t");
@@ -51,6 +70,16 @@ pub(crate) fn kind_code(kind: ErrorKind) -> polytrace_error_kind_t {
         ErrorKind::Timeout => POLYTRACE_ERROR_TIMEOUT,
         ErrorKind::AlreadyShutdown => POLYTRACE_ERROR_ALREADY_SHUTDOWN,
         ErrorKind::Internal => POLYTRACE_ERROR_INTERNAL,
+    }
+}
+
+/// The one mapping from core configuration problems to C constants.
+pub(crate) fn problem_code(problem: ConfigProblem) -> polytrace_config_problem_t {
+    match problem {
+        ConfigProblem::UnknownOption => POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION,
+        ConfigProblem::DuplicateOption => POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION,
+        ConfigProblem::WrongType => POLYTRACE_CONFIG_PROBLEM_WRONG_TYPE,
+        ConfigProblem::BadValue => POLYTRACE_CONFIG_PROBLEM_BAD_VALUE,
     }
 }
 
@@ -75,9 +104,14 @@ pub(crate) fn into_c(function: &str, e: Error) -> *mut polytrace_error_t {
     let made = catch_unwind(AssertUnwindSafe(|| {
         let text = format!("{function}: {}", e.message()).replace('\0', "\\0");
         let message = CString::new(text).unwrap_or_default();
+        let config = e.config_problem().map(|p| {
+            let option = e.option().unwrap_or_default().replace('\0', "\\0");
+            (p, CString::new(option).unwrap_or_default())
+        });
         ERRORS.insert(ErrorObj {
             kind: e.kind(),
             message,
+            config,
         })
     }));
     match made {
@@ -179,6 +213,77 @@ pub unsafe extern "C" fn polytrace_error_message(err: *const polytrace_error_t) 
             }
         }
     })
+}
+
+/// What is wrong with the configuration option a `POLYTRACE_ERROR_INVALID_CONFIG` error is
+/// about (one of the `POLYTRACE_CONFIG_PROBLEM_*` constants): choose a reaction from this, not
+/// from the message. `POLYTRACE_CONFIG_PROBLEM_NONE` for NULL, for every other error, and for
+/// configuration errors found after the options were checked (a TLS file that cannot be read).
+///
+/// Ownership: borrows `err`.
+///
+/// # Safety
+/// `err` is NULL or a value returned by polytrace (freed values are detected, see README).
+#[no_mangle]
+pub unsafe extern "C" fn polytrace_error_config_problem(
+    err: *const polytrace_error_t,
+) -> polytrace_config_problem_t {
+    getter(POLYTRACE_CONFIG_PROBLEM_NONE, || {
+        if err.is_null() || is_fallback(err) {
+            return POLYTRACE_CONFIG_PROBLEM_NONE;
+        }
+        match ERRORS.get(err) {
+            Ok(e) => e
+                .config
+                .as_ref()
+                .map_or(POLYTRACE_CONFIG_PROBLEM_NONE, |(p, _)| problem_code(*p)),
+            Err(_) => POLYTRACE_CONFIG_PROBLEM_NONE,
+        }
+    })
+}
+
+/// The option a configuration error is about, NUL-terminated UTF-8, as it was passed to
+/// `polytrace_provider_new` (`"maxQueueSize"`; for `POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION`
+/// the canonical name, `"max_queue_size"`). NULL when `polytrace_error_config_problem` is
+/// `POLYTRACE_CONFIG_PROBLEM_NONE`.
+///
+/// Ownership: the string belongs to `err`; it stays valid until `err` is freed. Do not free it.
+///
+/// # Safety
+/// `err` is NULL or a value returned by polytrace. Do not free `err` on another thread while
+/// using the returned string.
+#[no_mangle]
+pub unsafe extern "C" fn polytrace_error_option(err: *const polytrace_error_t) -> *const c_char {
+    getter(ptr::null(), || {
+        if err.is_null() || is_fallback(err) {
+            return ptr::null();
+        }
+        match ERRORS.get(err) {
+            // The CString's heap buffer does not move when the slot lock is released.
+            Ok(e) => e.config.as_ref().map_or(ptr::null(), |(_, o)| o.as_ptr()),
+            Err(_) => ptr::null(),
+        }
+    })
+}
+
+/// The stable name of a configuration problem (`"UnknownOption"`, `"DuplicateOption"`,
+/// `"WrongType"`, `"BadValue"`, `"None"` for `POLYTRACE_CONFIG_PROBLEM_NONE`, `"Unknown"`
+/// otherwise), as every polytrace binding spells it.
+///
+/// Ownership: a static string; do not free it.
+#[no_mangle]
+pub extern "C" fn polytrace_config_problem_name(
+    problem: polytrace_config_problem_t,
+) -> *const c_char {
+    let name: &'static CStr = match problem {
+        POLYTRACE_CONFIG_PROBLEM_NONE => c"None",
+        POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION => c"UnknownOption",
+        POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION => c"DuplicateOption",
+        POLYTRACE_CONFIG_PROBLEM_WRONG_TYPE => c"WrongType",
+        POLYTRACE_CONFIG_PROBLEM_BAD_VALUE => c"BadValue",
+        _ => c"Unknown",
+    };
+    name.as_ptr()
 }
 
 /// The stable name of an error kind (`"InvalidArgument"`, ..., `"None"` for

@@ -43,6 +43,14 @@ pub struct polytrace_stats_t {
     pub dropped_shutdown: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
+    /// Spans the sampler started with the `sampled` flag.
+    pub spans_sampled: u64,
+    /// Spans the sampler started without the `sampled` flag.
+    pub spans_not_sampled: u64,
+    /// Strategies fetched by the remote sampler (`jaeger_remote`).
+    pub sampler_polls: u64,
+    /// Failed fetches of the remote sampler's strategy.
+    pub sampler_poll_failures: u64,
 }
 
 /// The most headers `polytrace_provider_inject` writes (`traceparent`, `tracestate`, `baggage`).
@@ -68,8 +76,9 @@ fn new_provider(
 /// its variable). Option names are the core's (`service_name`, `exporter`, `endpoint`,
 /// `protocol`, `sampler`, `max_queue_size`, ...; camelCase accepted; see
 /// `docs/configuration.md`); every value is a string parsed like the environment variable. An
-/// unknown option or bad value is an `InvalidConfig` error; a bad environment value is only a
-/// warning (diagnostics handler) and its default is used.
+/// unknown option or bad value is an `InvalidConfig` error (`polytrace_error_config_problem`
+/// and `polytrace_error_option` say what is wrong and with which option); a bad environment
+/// value is only a warning (diagnostics handler) and its default is used.
 ///
 /// Ownership: borrows `options`. On success `*out_provider` is a new provider the caller owns
 /// (shut it down, then free it with `polytrace_provider_free`); on error it is NULL.
@@ -188,6 +197,10 @@ pub unsafe extern "C" fn polytrace_provider_stats(
             dropped_export_failed: s.dropped_export_failed,
             dropped_shutdown: s.dropped_shutdown,
             export_failures: s.export_failures,
+            spans_sampled: s.spans_sampled,
+            spans_not_sampled: s.spans_not_sampled,
+            sampler_polls: s.sampler_polls,
+            sampler_poll_failures: s.sampler_poll_failures,
         };
         // SAFETY: forwarded.
         unsafe { convert::write_out(out_stats, out, "out_stats") }

@@ -1232,6 +1232,109 @@ fn links_trace_state_and_keys_reach_the_exporter() {
     assert!(rec_links.contains(&linked_id), "{rec_links}");
 }
 
+/// `polytrace_provider_new` with these options: the error's kind, problem and option name
+/// (the error is freed).
+fn config_failure(options: &[(&str, &str)]) -> (polytrace_error_kind_t, u32, Option<String>) {
+    let kv: Vec<polytrace_kv_t> = options
+        .iter()
+        .map(|(k, v)| polytrace_kv_t {
+            key: s(k),
+            value: s(v),
+        })
+        .collect();
+    let mut p = null_mut();
+    // SAFETY: valid options and out-pointer; the error is read, then freed once.
+    unsafe {
+        let err = polytrace_provider_new(kv.as_ptr(), kv.len(), &mut p);
+        assert!(!err.is_null(), "{options:?} should fail");
+        assert!(p.is_null());
+        let problem = polytrace_error_config_problem(err);
+        let option = polytrace_error_option(err);
+        let option = (!option.is_null()).then(|| cstr(option).to_string());
+        let (kind, _) = fail(err);
+        (kind, problem, option)
+    }
+}
+
+#[test]
+fn config_errors_say_what_is_wrong_and_with_which_option() {
+    let invalid_config = POLYTRACE_ERROR_INVALID_CONFIG;
+    assert_eq!(
+        config_failure(&[("maxQueueSise", "10")]),
+        (
+            invalid_config,
+            POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION,
+            Some("maxQueueSise".to_string())
+        )
+    );
+    assert_eq!(
+        config_failure(&[("serviceName", "a"), ("service-name", "b")]),
+        (
+            invalid_config,
+            POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION,
+            Some("service_name".to_string())
+        )
+    );
+    for (name, value) in [
+        ("maxQueueSize", "0"),
+        ("max_queue_size", "ten"),
+        ("sampler", "sometimes"),
+        ("endpoint", "collector:4318"),
+    ] {
+        assert_eq!(
+            config_failure(&[(name, value)]),
+            (
+                invalid_config,
+                POLYTRACE_CONFIG_PROBLEM_BAD_VALUE,
+                Some(name.to_string())
+            ),
+            "{name}={value}"
+        );
+    }
+    // No problem and no option: NULL, other errors, freed errors.
+    // SAFETY: NULL and freed errors are what is tested.
+    unsafe {
+        assert_eq!(
+            polytrace_error_config_problem(null()),
+            POLYTRACE_CONFIG_PROBLEM_NONE
+        );
+        assert!(polytrace_error_option(null()).is_null());
+        let mut p = null_mut();
+        let err = polytrace_provider_new(null(), 1, &mut p);
+        assert_eq!(polytrace_error_kind(err), POLYTRACE_ERROR_INVALID_ARGUMENT);
+        assert_eq!(
+            polytrace_error_config_problem(err),
+            POLYTRACE_CONFIG_PROBLEM_NONE
+        );
+        assert!(polytrace_error_option(err).is_null());
+        polytrace_error_free(err);
+        assert_eq!(
+            polytrace_error_config_problem(err),
+            POLYTRACE_CONFIG_PROBLEM_NONE
+        );
+        assert!(polytrace_error_option(err).is_null());
+    }
+}
+
+#[test]
+fn config_problem_names_are_the_cores() {
+    let codes = [
+        POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION,
+        POLYTRACE_CONFIG_PROBLEM_DUPLICATE_OPTION,
+        POLYTRACE_CONFIG_PROBLEM_WRONG_TYPE,
+        POLYTRACE_CONFIG_PROBLEM_BAD_VALUE,
+    ];
+    assert_eq!(codes.len(), polytrace_core::ConfigProblem::ALL.len());
+    for (code, problem) in codes.into_iter().zip(polytrace_core::ConfigProblem::ALL) {
+        assert_eq!(cstr(polytrace_config_problem_name(code)), problem.name());
+    }
+    assert_eq!(
+        cstr(polytrace_config_problem_name(POLYTRACE_CONFIG_PROBLEM_NONE)),
+        "None"
+    );
+    assert_eq!(cstr(polytrace_config_problem_name(99)), "Unknown");
+}
+
 /// A span's ids as a C logger prints them: `polytrace_span_get_ids_hex` into stack buffers.
 ///
 /// # Safety

@@ -82,9 +82,13 @@ fn resolve(options: &[(String, String)], env: &[(String, String)]) -> Outcome {
     Ok((effective, warned))
 }
 
+/// A failed `polytrace_provider_new`: kind name, message, configuration problem name and the
+/// option it names.
+type Refusal = (String, String, String, Option<String>);
+
 /// `polytrace_provider_new` with the case's (string) options and an environment without
 /// `OTEL_*` influence on the options checked: the public path of an invalid option.
-fn provider_new_error(options: &[(String, String)]) -> Option<(String, String)> {
+fn provider_new_error(options: &[(String, String)]) -> Option<Refusal> {
     let options = kvs(options);
     let mut p = null_mut();
     // SAFETY: valid arrays and out-pointer.
@@ -97,10 +101,19 @@ fn provider_new_error(options: &[(String, String)]) -> Option<(String, String)> 
         }
         return None;
     }
+    // SAFETY: an error from polytrace, read before it is freed; the names are static strings.
+    let (problem, option) = unsafe {
+        let problem = polytrace_config_problem_name(polytrace_error_config_problem(err));
+        let option = polytrace_error_option(err);
+        (
+            CStr::from_ptr(problem).to_string_lossy().into_owned(),
+            (!option.is_null()).then(|| CStr::from_ptr(option).to_string_lossy().into_owned()),
+        )
+    };
     let (kind, msg) = fail(err);
     // SAFETY: a static string.
     let name = unsafe { CStr::from_ptr(polytrace_error_kind_name(kind)) };
-    Some((name.to_string_lossy().into_owned(), msg))
+    Some((name.to_string_lossy().into_owned(), msg, problem, option))
 }
 
 fn check(case: &Value, options: &[(String, String)]) -> Vec<String> {
@@ -116,9 +129,21 @@ fn check(case: &Value, options: &[(String, String)]) -> Vec<String> {
                     problems.push(format!("error {msg:?} does not mention {m:?}"));
                 }
             }
-            // The public entry point refuses the same options the same way.
+            // The public entry point refuses the same options the same way, and says what is
+            // wrong with which option.
             match provider_new_error(options) {
-                Some((k, _)) if k == want => {}
+                Some((k, _, problem, option)) if k == want => {
+                    if let Some(p) = case["problem"].as_str() {
+                        if problem != p {
+                            problems.push(format!("problem {problem}, expected {p}"));
+                        }
+                    }
+                    if let Some(o) = case["option"].as_str() {
+                        if option.as_deref() != Some(o) {
+                            problems.push(format!("option {option:?}, expected {o:?}"));
+                        }
+                    }
+                }
                 other => problems.push(format!("polytrace_provider_new gave {other:?}")),
             }
         }

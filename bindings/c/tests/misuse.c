@@ -101,6 +101,18 @@ int main(void) {
   if (polytrace_error_kind(e) != POLYTRACE_ERROR_INVALID_ARGUMENT) bad++;
   if (strstr(polytrace_error_message(e), "invalid") == NULL) bad++;
 
+  /* A configuration error says what is wrong with which option; a freed one says nothing. */
+  polytrace_kv_t typo[1] = {{{"maxQueueSise", 12}, {"10", 2}}};
+  polytrace_provider_t *q = NULL;
+  polytrace_error_t *ce = polytrace_provider_new(typo, 1, &q);
+  if (polytrace_error_kind(ce) != POLYTRACE_ERROR_INVALID_CONFIG || q != NULL) bad++;
+  if (polytrace_error_config_problem(ce) != POLYTRACE_CONFIG_PROBLEM_UNKNOWN_OPTION) bad++;
+  if (polytrace_error_option(ce) == NULL || strcmp(polytrace_error_option(ce), "maxQueueSise") != 0) bad++;
+  if (strcmp(polytrace_config_problem_name(polytrace_error_config_problem(ce)), "UnknownOption") != 0) bad++;
+  polytrace_error_free(ce);
+  if (polytrace_error_option(ce) != NULL) bad++;
+  if (polytrace_error_config_problem(ce) != POLYTRACE_CONFIG_PROBLEM_NONE) bad++;
+
   OK(polytrace_provider_shutdown(p, 10000));
   expect_kind(polytrace_provider_shutdown(p, 1000), POLYTRACE_ERROR_ALREADY_SHUTDOWN, "shutdown");
   polytrace_tracer_free(t);

@@ -35,7 +35,12 @@ test('a Rust panic is an Error with code Internal, not an abort', { skip: !testi
 test('constructor: unknown option is a TypeError naming it', () => {
   assert.throws(
     () => new TracerProvider({ maxQueueSise: 10 }),
-    (e) => e instanceof TypeError && e.code === 'InvalidConfig' && e.message.includes('maxQueueSise'),
+    (e) =>
+      e instanceof TypeError &&
+      e.code === 'InvalidConfig' &&
+      e.message.includes('maxQueueSise') &&
+      e.option === 'maxQueueSise' &&
+      e.problem === 'UnknownOption',
   );
 });
 
@@ -52,7 +57,12 @@ test('constructor: a value of the wrong type is a TypeError naming the option', 
   for (const [opts, name] of cases) {
     assert.throws(
       () => new TracerProvider(opts),
-      (e) => e instanceof TypeError && e.code === 'InvalidConfig' && e.message.includes(name),
+      (e) =>
+        e instanceof TypeError &&
+        e.code === 'InvalidConfig' &&
+        e.message.includes(name) &&
+        e.option === name &&
+        e.problem === 'WrongType',
       JSON.stringify(opts),
     );
   }
@@ -74,7 +84,12 @@ test('constructor: a value out of range is a RangeError naming the option', () =
   for (const [opts, name] of cases) {
     assert.throws(
       () => new TracerProvider(opts),
-      (e) => e instanceof RangeError && e.code === 'InvalidConfig' && e.message.includes(name),
+      (e) =>
+        e instanceof RangeError &&
+        e.code === 'InvalidConfig' &&
+        e.message.includes(name) &&
+        e.option === name &&
+        e.problem === 'BadValue',
       JSON.stringify(opts),
     );
   }
@@ -86,7 +101,27 @@ test('constructor: undefined and null options are ignored; camelCase and snake_c
   assert.equal(c.max_queue_size, '2048');
   assert.equal(c.max_export_batch_size, '7');
   assert.equal(c.sdk_language, 'nodejs');
-  assert.throws(() => new TracerProvider({ exporter: 'none', serviceName: 'a', service_name: 'b' }), TypeError);
+  assert.throws(
+    () => new TracerProvider({ exporter: 'none', serviceName: 'a', service_name: 'b' }),
+    (e) => e instanceof TypeError && e.code === 'InvalidConfig' && e.option === 'service_name' && e.problem === 'DuplicateOption',
+  );
+  // The binding's own sdk_language yields to the user's, in any spelling.
+  assert.equal(new TracerProvider({ exporter: 'none', sdkLanguage: 'TypeScript' }).config().sdk_language, 'typescript');
+  assert.equal(new TracerProvider({ exporter: 'none', 'sdk-language': 'deno' }).config().sdk_language, 'deno');
+});
+
+test('constructor: a configuration error found after the options were checked is a RangeError without option', () => {
+  // The exporter reads its TLS files when the provider is built.
+  assert.throws(
+    () => new TracerProvider({ exporter: 'otlp', certificate: '/nonexistent/polytrace-ca.pem' }),
+    (e) =>
+      e instanceof RangeError &&
+      e.code === 'InvalidConfig' &&
+      e.message.startsWith('polytrace: ') &&
+      e.message.includes('/nonexistent/polytrace-ca.pem') &&
+      e.option === undefined &&
+      e.problem === undefined,
+  );
 });
 
 test('span methods never throw on bad input and report it once through diag', () => {

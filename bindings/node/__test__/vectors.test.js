@@ -107,13 +107,18 @@ test('config vectors', { skip: !native._testing && 'needs the testing build' }, 
   for (const c of cfg.cases) {
     await t.test(c.name, () => {
       const env = Object.entries(c.env || {});
-      const opts = toNative(c.options || {}).filter((o) => o.name !== 'sdk_language' || 'sdk_language' in (c.options || {}));
+      const opts = toNative(c.options || {});
       if (c.error) {
         assert.throws(
           () => native._testing.resolveConfig(env, opts),
           (e) => {
             assert.equal(e.code, c.error);
             if (c.error_mentions) assert.ok(e.message.includes(c.error_mentions), `${e.message} should mention ${c.error_mentions}`);
+            if (c.problem) {
+              assert.equal(e.problem, c.problem);
+              assert.ok(e instanceof (c.problem === 'BadValue' ? RangeError : TypeError), `${e.constructor.name} for ${c.problem}`);
+            }
+            if (c.option) assert.equal(e.option, c.option);
             return true;
           },
         );

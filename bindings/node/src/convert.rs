@@ -3,14 +3,17 @@
 //! flattens its objects into the shapes declared here, so no conversion needs to walk an
 //! arbitrary JavaScript object from Rust.
 
-use crate::error::{JsError, JsResult};
 use napi_derive::napi;
-use polytrace_core::config::OptionValue;
+use polytrace_core::config::{self, OptionValue};
 use polytrace_core::propagation::{Baggage, TraceState};
-use polytrace_core::{Error, SpanContext, SpanId, SpanKind, Stats, TraceFlags, TraceId};
+use polytrace_core::{
+    ConfigProblem, Error, SpanContext, SpanId, SpanKind, Stats, TraceFlags, TraceId,
+};
 
-/// One explicit provider option, already type-checked by JavaScript: `tag` says which field
-/// holds the value (`s` string, `i` integer, `f` float, `b` boolean, `l` list, `m` map).
+/// One explicit provider option, flattened by JavaScript (`lib/options.js`): `tag` says which
+/// field holds the value (`s` string, `i` integer, `f` float, `b` boolean, `l` list, `m` map),
+/// or `x` for a JavaScript value no option can take (a function, a list with a number in it),
+/// with `s` describing it.
 #[napi(object)]
 pub struct OptionArg {
     /// The option name as the caller spelled it (`maxQueueSize`, `max_queue_size`).
@@ -29,12 +32,14 @@ pub struct OptionArg {
     pub map: Option<Vec<Vec<String>>>,
 }
 
-fn bad(msg: String) -> JsError {
-    crate::error::to_js(Error::invalid_argument(msg))
+fn bad(msg: String) -> Error {
+    Error::invalid_argument(msg)
 }
 
-/// Options as the core takes them.
-pub fn options(args: Vec<OptionArg>) -> JsResult<Vec<(String, OptionValue)>> {
+/// Options as the core takes them; a value no option can take is the core's
+/// [`ConfigProblem::WrongType`] error naming the option. Errors are core errors, for
+/// [`crate::error::throw`].
+pub fn options(args: Vec<OptionArg>) -> polytrace_core::Result<Vec<(String, OptionValue)>> {
     args.into_iter()
         .map(|a| {
             let missing = || bad(format!("option \"{}\": missing value", a.name));
@@ -62,6 +67,19 @@ pub fn options(args: Vec<OptionArg>) -> JsResult<Vec<(String, OptionValue)>> {
                         })
                         .collect(),
                 ),
+                "x" => {
+                    let given = a.s.as_deref().unwrap_or("a value of another type");
+                    return Err(config::option_error(
+                        ConfigProblem::WrongType,
+                        &a.name,
+                        format!(
+                            "invalid value for configuration option \"{}\": expected a string, \
+                             a number, a boolean, a list of strings or a map of strings, got \
+                             {given}",
+                            a.name
+                        ),
+                    ));
+                }
                 other => return Err(bad(format!("option \"{}\": unknown tag {other:?}", a.name))),
             };
             Ok((a.name, value))
@@ -138,6 +156,14 @@ pub struct JsStats {
     pub dropped_invalid: f64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: f64,
+    /// Spans the sampler started with the `sampled` flag.
+    pub spans_sampled: f64,
+    /// Spans the sampler started without the `sampled` flag.
+    pub spans_not_sampled: f64,
+    /// Strategies fetched by the remote sampler (`jaeger_remote`).
+    pub sampler_polls: f64,
+    /// Failed fetches of the remote sampler's strategy.
+    pub sampler_poll_failures: f64,
 }
 
 impl From<Stats> for JsStats {
@@ -152,6 +178,10 @@ impl From<Stats> for JsStats {
             dropped_shutdown: s.dropped_shutdown as f64,
             dropped_invalid: s.dropped_invalid as f64,
             export_failures: s.export_failures as f64,
+            spans_sampled: s.spans_sampled as f64,
+            spans_not_sampled: s.spans_not_sampled as f64,
+            sampler_polls: s.sampler_polls as f64,
+            sampler_poll_failures: s.sampler_poll_failures as f64,
         }
     }
 }

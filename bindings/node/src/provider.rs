@@ -4,12 +4,13 @@
 //! functions of [`crate::raw`], bound to the same [`Shared`] state.
 
 use crate::convert::{self, JsStats, OptionArg};
-use crate::error::{guard, guard_js, to_pair, Code};
+use crate::error::{guard, guard_js, throw, to_pair, Code};
 use napi::bindgen_prelude::{AsyncTask, Env, Object};
 use napi::Result;
 use napi::Task;
 use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
+use polytrace_core::config::{self, OptionValue};
 use polytrace_core::finished::Decoder;
 use polytrace_core::{Provider, Tracer};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -203,16 +204,23 @@ fn timeout(ms: f64) -> Duration {
 
 #[napi]
 impl NativeProvider {
-    /// Builds the pipeline from explicit options over the `OTEL_*` environment. Throws an
-    /// `Error` with `code: 'InvalidConfig'` naming a bad option.
+    /// Builds the pipeline from explicit options over the `OTEL_*` environment (with
+    /// `sdk_language` `nodejs` unless an option says otherwise). A bad option throws a
+    /// `TypeError` or `RangeError` with `code: 'InvalidConfig'`, `option` and `problem` (see
+    /// `error::throw`).
     ///
     /// `threaded`: record batches on a decoder thread (the default) instead of the calling
     /// thread; the benchmark compares both.
     #[napi(constructor)]
-    pub fn new(options: Vec<OptionArg>, threaded: Option<bool>) -> Result<Self, Code> {
+    pub fn new(env: Env, options: Vec<OptionArg>, threaded: Option<bool>) -> Result<Self, Code> {
         guard_js(|| {
-            let options = convert::options(options)?;
-            let provider = Provider::new(&options).map_err(crate::error::to_js)?;
+            let mut options = convert::options(options).map_err(|e| throw(&env, e))?;
+            config::add_default_option(
+                &mut options,
+                "sdk_language",
+                OptionValue::Str("nodejs".into()),
+            );
+            let provider = Provider::new(&options).map_err(|e| throw(&env, e))?;
             Ok(NativeProvider {
                 shared: Arc::new(Shared::new(provider, threaded.unwrap_or(true))),
             })

@@ -2,7 +2,8 @@
 //! panic mapping and run the shared configuration vectors against the core's resolver.
 
 use crate::convert::{self, OptionArg};
-use crate::error::{guard, guard_js, Code};
+use crate::error::{guard, guard_js, throw, Code};
+use napi::bindgen_prelude::Env;
 use napi::Result;
 use napi_derive::napi;
 use polytrace_core::config::Config;
@@ -31,16 +32,21 @@ pub struct Resolved {
 
 /// `Config::resolve(options, env)` with `env` given as `[name, value]` pairs (every other
 /// variable unset): the shared vectors' `tests/vectors/config.json` runner.
+/// Errors are thrown as the provider constructor throws them.
 #[napi(namespace = "_testing")]
-pub fn resolve_config(env: Vec<Vec<String>>, options: Vec<OptionArg>) -> Result<Resolved, Code> {
+pub fn resolve_config(
+    js: Env,
+    env: Vec<Vec<String>>,
+    options: Vec<OptionArg>,
+) -> Result<Resolved, Code> {
     guard_js(|| {
-        let options = convert::options(options)?;
+        let options = convert::options(options).map_err(|e| throw(&js, e))?;
         let lookup = |name: &str| {
             env.iter()
                 .find(|kv| kv.first().map(String::as_str) == Some(name))
                 .and_then(|kv| kv.get(1).cloned())
         };
-        let (config, warnings) = Config::resolve(&options, &lookup).map_err(crate::error::to_js)?;
+        let (config, warnings) = Config::resolve(&options, &lookup).map_err(|e| throw(&js, e))?;
         Ok(Resolved {
             effective: config
                 .effective()

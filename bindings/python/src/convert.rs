@@ -6,10 +6,11 @@
 //! process, through the core's [`diag::emit_once`].
 
 use crate::context::Otel;
-use polytrace_core::config::OptionValue;
+use polytrace_core::config::{self, OptionValue};
 use polytrace_core::diag;
 use polytrace_core::intern;
 use polytrace_core::propagation::TraceState;
+use polytrace_core::ConfigProblem;
 use polytrace_core::{
     Attribute, Key, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, Value,
 };
@@ -516,7 +517,10 @@ pub(crate) fn option_value(name: &str, v: &Bound<'_, PyAny>) -> PyResult<OptionV
              float, str, a list of str or a dict of str to str",
             type_name(v)
         );
-        crate::error::to_py(v.py(), &polytrace_core::Error::invalid_config(msg))
+        crate::error::to_py(
+            v.py(),
+            &config::option_error(ConfigProblem::WrongType, name, msg),
+        )
     };
     if let Ok(b) = v.cast::<PyBool>() {
         return Ok(OptionValue::Bool(b.is_true()));
@@ -525,9 +529,11 @@ pub(crate) fn option_value(name: &str, v: &Bound<'_, PyAny>) -> PyResult<OptionV
         return v.extract::<i64>().map(OptionValue::Int).map_err(|_| {
             crate::error::to_py(
                 v.py(),
-                &polytrace_core::Error::invalid_config(format!(
-                    "configuration option \"{name}\" is out of range"
-                )),
+                &config::option_error(
+                    ConfigProblem::BadValue,
+                    name,
+                    format!("configuration option \"{name}\" is out of range"),
+                ),
             )
         });
     }

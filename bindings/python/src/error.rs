@@ -32,13 +32,26 @@ fn class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<Bound<'py, PyType>> 
         .cast_into::<PyType>()?)
 }
 
-/// Converts a core error into the matching `polytrace` exception.
+/// Converts a core error into the matching `polytrace` exception. A configuration error about
+/// one option also gets the core's detail as attributes: `problem` (`"UnknownOption"`,
+/// `"DuplicateOption"`, `"WrongType"`, `"BadValue"`) and `option` (the name as the caller
+/// spelled it).
 pub(crate) fn to_py(py: Python<'_>, e: &Error) -> PyErr {
-    match class(py, e.kind()) {
-        Ok(cls) => PyErr::from_type(cls, e.message().to_string()),
+    let cls = match class(py, e.kind()) {
+        Ok(cls) => cls,
         // The errors module could not be imported (a broken installation): still raise.
-        Err(import_error) => import_error,
-    }
+        Err(import_error) => return import_error,
+    };
+    let Some(problem) = e.config_problem() else {
+        return PyErr::from_type(cls, e.message().to_string());
+    };
+    let with_detail = || -> PyResult<PyErr> {
+        let exc = cls.call1((e.message(),))?;
+        exc.setattr("problem", problem.name())?;
+        exc.setattr("option", e.option())?;
+        Ok(PyErr::from_value(exc))
+    };
+    with_detail().unwrap_or_else(|failed| failed)
 }
 
 /// Runs a binding entry point: a panic becomes `InternalError`, a core error its exception.

@@ -7,7 +7,7 @@ use crate::entry;
 use crate::error::IntoPy;
 use crate::propagator::PyPropagator;
 use crate::tracer::PyTracer;
-use polytrace_core::config::OptionValue;
+use polytrace_core::config::{self, OptionValue};
 use polytrace_core::{ErrorKind, Provider as CoreProvider};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -20,16 +20,6 @@ pub struct PyProvider {
     pub(crate) inner: CoreProvider,
 }
 
-/// `sdk_language` spelled any way the core accepts (`sdkLanguage`, `sdk-language`, ...).
-fn is_sdk_language(name: &str) -> bool {
-    let n: String = name
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    n == "sdklanguage"
-}
-
 #[pymethods]
 impl PyProvider {
     /// A provider configured from `options` (the core's option names) over the `OTEL_*`
@@ -39,9 +29,11 @@ impl PyProvider {
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         entry!(py, {
             let mut opts = convert::options(options)?;
-            if !opts.iter().any(|(k, _)| is_sdk_language(k)) {
-                opts.push(("sdk_language".into(), OptionValue::Str("python".into())));
-            }
+            config::add_default_option(
+                &mut opts,
+                "sdk_language",
+                OptionValue::Str("python".into()),
+            );
             let inner = py
                 .detach(|| polytrace_core::guard(|| CoreProvider::new(&opts)))
                 .py_err(py)?;

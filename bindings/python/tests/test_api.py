@@ -267,7 +267,41 @@ def test_sampler_off_gives_non_recording_spans_with_valid_context(tmp_path):
     span.set_attribute("k", "v")
     span.end()
     assert p.stats()["spans_started"] == 0
+    assert (p.stats()["spans_sampled"], p.stats()["spans_not_sampled"]) == (0, 1)
     p.shutdown()
+
+
+STATS_KEYS = {
+    "spans_started", "spans_ended", "spans_exported", "spans_dropped", "dropped_queue_full",
+    "dropped_export_failed", "dropped_shutdown", "dropped_invalid", "export_failures", "spans_sampled",
+    "spans_not_sampled", "sampler_polls", "sampler_poll_failures",
+}
+
+
+def test_jaeger_remote_through_the_constructor_with_no_binding_code():
+    # Nothing listens on port 9: every poll fails and the initial rate (1) stays in force.
+    p = polytrace.TracerProvider(
+        exporter="none", sampler="parentbased_jaeger_remote",
+        sampler_arg={"endpoint": "http://127.0.0.1:9/sampling", "pollingIntervalMs": "20",
+                     "initialSamplingRate": "1"})
+    assert p.config["sampler"] == "parentbased_jaeger_remote"
+    assert p.config["sampler_arg"] == (
+        "endpoint=http://127.0.0.1:9/sampling,pollingIntervalMs=20,initialSamplingRate=1")
+    span = p.get_tracer("t").start_span("op")
+    assert span.get_span_context().trace_flags.sampled
+    span.end()
+    import time
+    deadline = time.monotonic() + 10
+    while p.stats()["sampler_poll_failures"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    st = p.stats()
+    assert set(st) == STATS_KEYS == set(polytrace.stats())
+    assert (st["spans_sampled"], st["spans_not_sampled"], st["sampler_polls"]) == (1, 0, 0)
+    assert st["sampler_poll_failures"] >= 2
+    p.shutdown()
+    with pytest.raises(polytrace.ConfigError, match="sampler_arg"):
+        polytrace.TracerProvider(exporter="none", sampler="jaeger_remote",
+                                 sampler_arg="initialSamplingRate=2")
 
 
 def test_disabled_sdk(tmp_path):

@@ -71,6 +71,39 @@ def test_config_errors_from_the_provider():
         polytrace.TracerProvider(max_queue_size=2**70)
 
 
+@pytest.mark.parametrize(
+    ("options", "problem", "option"),
+    [
+        ({"servce_name": "typo"}, "UnknownOption", "servce_name"),
+        ({"service_name": "a", "serviceName": "b"}, "DuplicateOption", "service_name"),
+        ({"maxQueueSize": True}, "WrongType", "maxQueueSize"),
+        ({"service_name": object()}, "WrongType", "service_name"),
+        ({"headers": ["a=b"]}, "WrongType", "headers"),
+        ({"max_queue_size": 0}, "BadValue", "max_queue_size"),
+        ({"max_queue_size": "ten"}, "BadValue", "max_queue_size"),
+        ({"max_queue_size": 2**70}, "BadValue", "max_queue_size"),
+        ({"sampler": "not-a-sampler"}, "BadValue", "sampler"),
+        ({"endpoint": "collector:4318"}, "BadValue", "endpoint"),
+    ],
+)
+def test_config_errors_say_what_is_wrong_with_which_option(options, problem, option):
+    with pytest.raises(polytrace.ConfigError) as ei:
+        polytrace.TracerProvider(**options)
+    e = ei.value
+    assert (e.kind, e.problem, e.option) == ("InvalidConfig", problem, option)
+    assert option in str(e)
+
+
+def test_other_errors_have_no_config_detail():
+    with pytest.raises(polytrace.ConfigError) as ei:
+        _native._testing_error("InvalidConfig")
+    assert (ei.value.problem, ei.value.option) == (None, None)
+    # Found after the options were checked: the exporter reads its TLS files when it is built.
+    with pytest.raises(polytrace.ConfigError, match="/nonexistent/polytrace-ca.pem") as ei:
+        polytrace.TracerProvider(exporter="otlp", certificate="/nonexistent/polytrace-ca.pem")
+    assert (ei.value.problem, ei.value.option) == (None, None)
+
+
 def test_option_types_are_converted(tmp_path):
     import pathlib
 

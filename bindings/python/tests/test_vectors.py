@@ -227,6 +227,10 @@ def test_config_vector(case):
             assert isinstance(ei.value, ValueError)
         if "error_mentions" in case:
             assert case["error_mentions"] in str(ei.value)
+        if "problem" in case:
+            assert ei.value.problem == case["problem"]
+        if "option" in case:
+            assert ei.value.option == case["option"]
         return
     effective, warnings = _native._resolve_config(options, env)
     effective = dict(effective)

@@ -16,7 +16,7 @@ use crate::propagation::{Baggage, Extracted, Propagators};
 use crate::stats::Stats;
 use crate::trace::finished::{Caps, FinishedHead, FinishedRecord};
 use crate::trace::record::{now_unix_nanos, to_otel_key, to_otel_value, SpanRecord};
-use crate::trace::sampler::Decision;
+use crate::trace::sampler::{Decision, SamplerTag};
 use crate::types::{Attribute, SpanContext, SpanId, SpanKind, TraceFlags, TraceId};
 use opentelemetry::InstrumentationScope;
 use std::borrow::Cow;
@@ -460,7 +460,8 @@ impl Tracer {
         place: impl FnOnce(Span) -> R,
     ) -> R {
         let p = &self.shared.pipeline;
-        let (ctx, decision) = p.begin(options.parent, &name, options.kind, &options.attributes);
+        let (ctx, decision, tag) =
+            p.begin(options.parent, &name, options.kind, &options.attributes);
         if decision == Decision::Drop {
             return place(Span::non_recording(ctx));
         }
@@ -478,6 +479,13 @@ impl Tracer {
                 start,
             ),
         ));
+        if let Some(sampler_attributes) = tag.attributes() {
+            placed.borrow_mut().with_record(|limits, record| {
+                for (k, v) in sampler_attributes {
+                    record.set_attribute(limits, k, v);
+                }
+            });
+        }
         if !options.attributes.is_empty() || !options.links.is_empty() {
             placed.borrow_mut().with_record(|limits, record| {
                 for (k, v) in options.attributes {
@@ -500,7 +508,7 @@ impl Tracer {
         kind: SpanKind,
         attributes: &[Attribute],
     ) -> Begun {
-        let (context, decision) = self.shared.pipeline.begin(parent, name, kind, attributes);
+        let (context, decision, _tag) = self.shared.pipeline.begin(parent, name, kind, attributes);
         Begun {
             context,
             recording: decision != Decision::Drop,
@@ -512,17 +520,17 @@ impl Tracer {
     /// Returns the span's context.
     pub fn record_span(&self, span: FinishedSpan) -> Result<SpanContext> {
         let p = &self.shared.pipeline;
-        let ctx = match span.context {
+        let (ctx, tag) = match span.context {
             Some(c) => {
                 if !c.is_valid() {
                     return Err(Error::invalid_argument(
                         "record_span: the span context is invalid",
                     ));
                 }
-                c
+                (c, None)
             }
             None => {
-                let (c, decision) = p.begin(
+                let (c, decision, tag) = p.begin(
                     span.parent.as_ref(),
                     &span.name,
                     span.kind,
@@ -531,7 +539,7 @@ impl Tracer {
                 if decision == Decision::Drop {
                     return Ok(c);
                 }
-                c
+                (c, Some(tag))
             }
         };
         if p.config.disabled {
@@ -552,7 +560,7 @@ impl Tracer {
         };
         let (attributes, events, links, status) =
             (span.attributes, span.events, span.links, span.status);
-        self.record_finished(head, |r| {
+        self.record_tagged(head, tag, |r| {
             for (k, v) in attributes {
                 r.set_attribute(k, v);
             }
@@ -575,9 +583,24 @@ impl Tracer {
     /// into intermediate vectors. An invalid context is an error and `fill` is not called; an
     /// error from `fill` is returned and nothing is recorded. After shutdown the span is
     /// counted as ended and dropped, as a live span ended then.
+    ///
+    /// A sampled root span gets the sampler's `sampler.type` / `sampler.param` attributes
+    /// when the sampler is `jaeger_remote` (as a live span gets them at its start), read from
+    /// the strategy in force.
     pub fn record_finished(
         &self,
         head: FinishedHead,
+        fill: impl FnOnce(&mut FinishedRecord<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.record_tagged(head, None, fill)
+    }
+
+    /// [`record_finished`](Self::record_finished) with the sampler's tag when it is known
+    /// (the span was decided just now); `None` reads it back for a sampled root span.
+    fn record_tagged(
+        &self,
+        head: FinishedHead,
+        tag: Option<SamplerTag>,
         fill: impl FnOnce(&mut FinishedRecord<'_>) -> Result<()>,
     ) -> Result<()> {
         if !head.context.is_valid() {
@@ -586,7 +609,21 @@ impl Tracer {
             ));
         }
         let p = &self.shared.pipeline;
-        let record = SpanRecord::finished(self.shared.scope, &p.config.limits, head, fill)?;
+        let tag = tag.unwrap_or_else(|| {
+            if head.parent_span_id.is_valid() || !head.context.is_sampled() {
+                SamplerTag::None
+            } else {
+                p.sampler.root_tag(&head.name, head.context.trace_id)
+            }
+        });
+        let record = SpanRecord::finished(self.shared.scope, &p.config.limits, head, |r| {
+            if let Some(sampler_attributes) = tag.attributes() {
+                for (k, v) in sampler_attributes {
+                    r.set_attribute(k, v);
+                }
+            }
+            fill(r)
+        })?;
         if !p.config.disabled {
             p.on_end(record);
         }

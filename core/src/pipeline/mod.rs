@@ -2,6 +2,7 @@
 //! worker. Spans keep it alive through their tracer.
 
 mod queue;
+mod sampling;
 mod worker;
 
 use crate::config::{Config, ConfigWarning, ExporterKind};
@@ -14,11 +15,12 @@ use crate::propagation::Propagators;
 use crate::stats::Counters;
 use crate::trace::ids;
 use crate::trace::record::SpanRecord;
-use crate::trace::sampler::{Decision, Sampler};
+use crate::trace::sampler::{Decision, Sampler, SamplerTag};
 use crate::trace::scope::Scopes;
 use crate::types::{Attribute, SpanContext, SpanKind, TraceFlags};
 use opentelemetry_sdk::Resource;
 use queue::{Pushed, Queue, Stopped};
+use sampling::Poller;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr};
 use std::sync::Arc;
@@ -51,6 +53,9 @@ pub(crate) struct Pipeline {
     /// thread of the parent may have held its lock at the fork.
     queue: AtomicPtr<Queue>,
     factory: ExportFactory,
+    /// The remote sampler's poller (`jaeger_remote`), stopped at shutdown; restarted in a
+    /// forked child. Locked only then, never by span calls.
+    poller: parking_lot::Mutex<Option<Poller>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -70,13 +75,17 @@ impl Pipeline {
     ) -> Result<Arc<Pipeline>> {
         let counters = Arc::new(Counters::default());
         let scopes = Arc::new(Scopes::default());
+        // The poller first: should the worker fail to start, dropping it stops its thread.
+        let sampler = Sampler::new(&config.sampler);
+        let poller = start_poller(&config, &sampler, &counters)?;
         let queue = if config.disabled {
             Arc::new(Queue::new(1, 1, Arc::new(Drain::new())))
         } else {
             start_worker(&config, &counters, &scopes, &factory)?
         };
         Ok(Arc::new(Pipeline {
-            sampler: Sampler::new(&config.sampler),
+            sampler,
+            poller: parking_lot::Mutex::new(poller),
             propagators: Propagators::new(&config.propagators),
             warnings,
             counters,
@@ -100,18 +109,24 @@ impl Pipeline {
         self.shutdown.load(Relaxed)
     }
 
-    /// Decides a new span's identity: ids, flags, trace state and the sampling decision.
+    /// Decides a new span's identity: ids, flags, trace state and the sampling decision, with
+    /// the tag a sampled new trace's root carries (remote sampler only).
     pub(crate) fn begin(
         &self,
         parent: Option<&SpanContext>,
         name: &str,
         kind: SpanKind,
         attributes: &[Attribute],
-    ) -> (SpanContext, Decision) {
+    ) -> (SpanContext, Decision, SamplerTag) {
+        let _ = (kind, attributes);
         let parent = parent.filter(|p| p.is_valid());
         if self.config.disabled || self.is_shutdown() {
             // A no-op tracer: keep propagating the parent unchanged.
-            return (parent.cloned().unwrap_or_default(), Decision::Drop);
+            return (
+                parent.cloned().unwrap_or_default(),
+                Decision::Drop,
+                SamplerTag::None,
+            );
         }
         let (trace_id, random, trace_state) = match parent {
             Some(p) => (
@@ -121,9 +136,7 @@ impl Pipeline {
             ),
             None => (ids::trace_id(), TraceFlags::RANDOM, Default::default()),
         };
-        let decision = self
-            .sampler
-            .should_sample(parent, trace_id, name, kind, attributes);
+        let (decision, tag) = self.sampler.decide(parent, trace_id, name);
         let sampled = if decision == Decision::RecordAndSample {
             TraceFlags::SAMPLED
         } else {
@@ -136,10 +149,19 @@ impl Pipeline {
             trace_state,
             is_remote: false,
         };
-        if decision != Decision::Drop {
-            self.counters.started.0.fetch_add(1, Relaxed);
+        match decision {
+            Decision::RecordAndSample => {
+                self.counters.started.0.fetch_add(1, Relaxed);
+            }
+            Decision::RecordOnly => {
+                self.counters.started.0.fetch_add(1, Relaxed);
+                self.counters.record_only.0.fetch_add(1, Relaxed);
+            }
+            Decision::Drop => {
+                self.counters.not_sampled.0.fetch_add(1, Relaxed);
+            }
         }
-        (ctx, decision)
+        (ctx, decision, tag)
     }
 
     /// Takes a finished span. Never blocks on export.
@@ -214,6 +236,9 @@ impl Pipeline {
                 "the provider was already shut down",
             ));
         }
+        if let Some(poller) = self.poller.lock().take() {
+            poller.stop();
+        }
         if self.config.disabled {
             return Ok(());
         }
@@ -243,6 +268,9 @@ impl Pipeline {
         let queue = start_worker(&self.config, &self.counters, &self.scopes, &self.factory)?;
         // The old pointer is intentionally leaked (see the field's doc).
         self.queue.store(Arc::into_raw(queue).cast_mut(), Release);
+        // The parent's poller thread does not exist here; its handle is dropped unjoined.
+        let poller = start_poller(&self.config, &self.sampler, &self.counters)?;
+        *self.poller.lock() = poller;
         Ok(())
     }
 }
@@ -305,6 +333,24 @@ pub(crate) fn exit_timeout(config: &Config) -> Duration {
     match config.exporter {
         ExporterKind::Otlp => config.otlp.timeout.min(config.batch.export_timeout),
         _ => config.batch.export_timeout,
+    }
+}
+
+/// Starts the remote sampler's poller when the sampler is `jaeger_remote`.
+fn start_poller(
+    config: &Config,
+    sampler: &Sampler,
+    counters: &Arc<Counters>,
+) -> Result<Option<Poller>> {
+    match sampler.remote() {
+        Some(remote) if !config.disabled => Poller::spawn(
+            remote.clone(),
+            config.service_name.clone(),
+            counters.clone(),
+        )
+        .map(Some)
+        .map_err(|e| Error::internal(format!("cannot start the sampling thread: {e}"))),
+        _ => Ok(None),
     }
 }
 

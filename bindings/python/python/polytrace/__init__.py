@@ -151,7 +151,9 @@ class TracerProvider(trace.TracerProvider):
     def stats(self) -> Dict[str, int]:
         """This provider's counters: ``spans_started``, ``spans_ended``, ``spans_exported``,
         ``spans_dropped`` (with ``dropped_queue_full``, ``dropped_export_failed``,
-        ``dropped_shutdown``) and ``export_failures``."""
+        ``dropped_shutdown``), ``export_failures``, the sampler's ``spans_sampled`` and
+        ``spans_not_sampled``, and the remote sampler's ``sampler_polls`` and
+        ``sampler_poll_failures`` (the core's ``Stats``)."""
         return self._native.stats()
 
     @property
@@ -192,7 +194,12 @@ _ZERO_STATS = {
     "dropped_queue_full": 0,
     "dropped_export_failed": 0,
     "dropped_shutdown": 0,
+    "dropped_invalid": 0,
     "export_failures": 0,
+    "spans_sampled": 0,
+    "spans_not_sampled": 0,
+    "sampler_polls": 0,
+    "sampler_poll_failures": 0,
 }
 
 

@@ -29,9 +29,18 @@ class InvalidArgumentError(Error, ValueError):
 
 class ConfigError(Error, ValueError):
     """An invalid explicit configuration option: unknown name, wrong type or bad value
-    (kind ``InvalidConfig``). Invalid ``OTEL_*`` environment values are warnings instead."""
+    (kind ``InvalidConfig``). Invalid ``OTEL_*`` environment values are warnings instead.
+
+    For an error about one option, ``problem`` says what is wrong, as the core decided it:
+    ``"UnknownOption"``, ``"DuplicateOption"`` (the same option in two spellings),
+    ``"WrongType"`` (a type the option never accepts) or ``"BadValue"`` (an accepted type, an
+    unusable value); ``option`` is the option's name as given (the canonical snake_case name for
+    ``"DuplicateOption"``). Both are ``None`` for configuration errors found later, such as a
+    TLS file that cannot be read."""
 
     kind = "InvalidConfig"
+    problem: str | None = None
+    option: str | None = None
 
 
 class ExportError(Error):

@@ -10,9 +10,9 @@ use bytes::Bytes;
 const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// A tonic codec that sends already-encoded message bytes and hands back the response's
-/// bytes undecoded.
+/// bytes undecoded (also the remote sampler's, whose messages prost encodes and decodes).
 #[derive(Clone, Copy, Debug, Default)]
-struct RawCodec;
+pub(crate) struct RawCodec;
 
 impl tonic::codec::Codec for RawCodec {
     type Encode = Bytes;

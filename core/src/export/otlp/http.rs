@@ -11,7 +11,7 @@ use bytes::Bytes;
 /// a crypto provider of its own (`rustls-no-provider`), so the core compiles one TLS backend,
 /// *ring*, which tonic uses too — not also aws-lc. A host that installed its own provider
 /// keeps it (reqwest then uses that one).
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     // `Err`: a provider is installed already, which is all reqwest needs.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -19,6 +19,9 @@ mod grpc;
 mod http;
 mod retry;
 
+pub(crate) use grpc::RawCodec;
+pub(crate) use http::install_crypto_provider;
+
 use crate::config::{OtlpConfig, Protocol};
 use crate::error::{Error, Result};
 use crate::export::drain::Drain;
@@ -347,7 +350,7 @@ pub(super) fn read_file(what: &str, path: &std::path::Path) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid_config(format!("cannot read {what} '{}': {e}", path.display())))
 }
 
-pub(super) fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!("polytrace/{}", env!("CARGO_PKG_VERSION"))
 }
 

@@ -12,18 +12,25 @@
 //!   at most N new sampled traces per second per process, from a lock-free token bucket; a
 //!   span with a valid parent keeps the parent's decision, so `ratelimiting` and
 //!   `parentbased_ratelimiting` behave the same with the default delegates.
+//! * `JaegerRemote` ([`remote`]): the strategy a Jaeger back end serves for the service
+//!   (probabilistic, rate limiting, or per operation with a lower bound per second, as
+//!   Jaeger's adaptive sampling computes it), fetched by a thread of the pipeline.
 //!
 //! Every span start calls [`Sampler::should_sample`], so it takes no lock and allocates
-//! nothing; the rate limiter is a single `AtomicU64` updated with a compare-and-swap loop.
+//! nothing; the rate limiter is a single `AtomicU64` updated with a compare-and-swap loop,
+//! and the remote sampler's strategy is an atomically swapped pointer.
+
+pub(crate) mod remote;
+pub(crate) mod strategy;
 
 use crate::config::SamplerConfig;
-use crate::types::{Attribute, SpanContext, SpanKind, TraceId};
+use crate::types::{Attribute, Key, SpanContext, SpanKind, TraceId, Value};
+use remote::RemoteSampler;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
-
-#[cfg(test)]
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The outcome of a sampling decision, as the specification's `SamplingResult.Decision`.
 ///
@@ -50,6 +57,42 @@ impl Decision {
     /// Whether the span gets the W3C `sampled` flag (and is therefore exported).
     pub fn is_sampled(self) -> bool {
         matches!(self, Decision::RecordAndSample)
+    }
+}
+
+/// What a sampler tells the back end about a new trace it sampled: Jaeger's clients put
+/// `sampler.type` and `sampler.param` on the root span, and Jaeger's adaptive sampling counts
+/// only root spans tagged `probabilistic` (with the probability they were sampled at) when it
+/// measures an operation's traffic. Only the remote sampler tags; the others return `None`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SamplerTag {
+    /// No tag (not a root, not sampled, or not a remote sampler).
+    None,
+    /// Sampled by the operation's (or the strategy's) probability.
+    Probabilistic(f64),
+    /// Sampled by the lower bound of a per-operation strategy; the probability the operation
+    /// had at the time.
+    LowerBound(f64),
+    /// Sampled by a rate-limiting strategy of this many traces per second.
+    RateLimiting(f64),
+}
+
+impl SamplerTag {
+    /// The two attributes, or `None`.
+    pub(crate) fn attributes(self) -> Option<[Attribute; 2]> {
+        let (kind, param) = match self {
+            SamplerTag::None => return None,
+            SamplerTag::Probabilistic(p) => ("probabilistic", p),
+            SamplerTag::LowerBound(p) => ("lowerbound", p),
+            SamplerTag::RateLimiting(r) => ("ratelimiting", r),
+        };
+        Some([
+            (
+                Key::Borrowed("sampler.type"),
+                Value::String(Cow::Borrowed(kind)),
+            ),
+            (Key::Borrowed("sampler.param"), Value::Double(param)),
+        ])
     }
 }
 
@@ -131,6 +174,7 @@ enum Inner {
     AlwaysOff,
     TraceIdRatio(RatioSampler),
     RateLimiting(RateLimiter),
+    JaegerRemote(Arc<RemoteSampler>),
     ParentBased(Box<Inner>),
 }
 
@@ -169,8 +213,46 @@ impl Sampler {
         kind: SpanKind,
         attributes: &[Attribute],
     ) -> Decision {
-        let _ = (name, kind, attributes);
-        self.inner.should_sample(parent, trace_id)
+        let _ = (kind, attributes);
+        self.inner.decide(parent, trace_id, name).0
+    }
+
+    /// [`should_sample`](Self::should_sample) with the tag for a new trace's root span.
+    #[inline]
+    pub(crate) fn decide(
+        &self,
+        parent: Option<&SpanContext>,
+        trace_id: TraceId,
+        name: &str,
+    ) -> (Decision, SamplerTag) {
+        self.inner.decide(parent, trace_id, name)
+    }
+
+    /// The tag of a sampled root span whose decision was made earlier, by
+    /// [`Tracer::begin`](crate::api::Tracer::begin), for a host that hands the finished span
+    /// over later: read from the strategy in force now (the same as at the start unless a new
+    /// strategy arrived in between). `SamplerTag::None` unless the sampler is remote.
+    pub(crate) fn root_tag(&self, name: &str, trace_id: TraceId) -> SamplerTag {
+        match &self.inner {
+            Inner::JaegerRemote(r) => r.root_tag(name, trace_id),
+            Inner::ParentBased(root) => match root.as_ref() {
+                Inner::JaegerRemote(r) => r.root_tag(name, trace_id),
+                _ => SamplerTag::None,
+            },
+            _ => SamplerTag::None,
+        }
+    }
+
+    /// The remote sampler, whose strategy the pipeline's poller keeps up to date.
+    pub(crate) fn remote(&self) -> Option<&Arc<RemoteSampler>> {
+        match &self.inner {
+            Inner::JaegerRemote(r) => Some(r),
+            Inner::ParentBased(root) => match root.as_ref() {
+                Inner::JaegerRemote(r) => Some(r),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// The decisions that do not depend on the trace id, the clock or anything else a caller
@@ -212,14 +294,23 @@ impl Inner {
             SamplerConfig::RateLimiting(per_second) => {
                 Inner::RateLimiting(RateLimiter::new(*per_second, clock.clone()))
             }
+            SamplerConfig::JaegerRemote(remote) => {
+                Inner::JaegerRemote(Arc::new(RemoteSampler::new(remote.clone(), clock.clone())))
+            }
             SamplerConfig::ParentBased(root) => {
                 Inner::ParentBased(Box::new(Inner::build(root, clock)))
             }
         }
     }
 
-    fn should_sample(&self, parent: Option<&SpanContext>, trace_id: TraceId) -> Decision {
-        match self {
+    #[inline]
+    fn decide(
+        &self,
+        parent: Option<&SpanContext>,
+        trace_id: TraceId,
+        name: &str,
+    ) -> (Decision, SamplerTag) {
+        let decision = match self {
             Inner::AlwaysOn => Decision::RecordAndSample,
             Inner::AlwaysOff => Decision::Drop,
             Inner::TraceIdRatio(ratio) => ratio.should_sample(parent, trace_id),
@@ -236,14 +327,16 @@ impl Inner {
                     }
                 }
             },
+            Inner::JaegerRemote(remote) => return remote.decide(parent, trace_id, name),
             Inner::ParentBased(root) => match parent.filter(|p| p.is_valid()) {
                 // remoteParentSampled / localParentSampled default to AlwaysOn.
                 Some(p) if p.is_sampled() => Decision::RecordAndSample,
                 // remoteParentNotSampled / localParentNotSampled default to AlwaysOff.
                 Some(_) => Decision::Drop,
-                None => root.should_sample(parent, trace_id),
+                None => return root.decide(parent, trace_id, name),
             },
-        }
+        };
+        (decision, SamplerTag::None)
     }
 
     /// See [`Sampler::fixed_decisions`]; `parent` is the parent's `sampled` flag (`None`: no
@@ -258,9 +351,12 @@ impl Inner {
             Inner::RateLimiting(limiter) => match parent {
                 Some(true) => Some(Decision::RecordAndSample),
                 Some(false) => Some(Decision::Drop),
-                None if !limiter.enabled => Some(Decision::Drop),
+                None if !limiter.gcra.enabled => Some(Decision::Drop),
                 None => None,
             },
+            // The strategy changes while the process runs (and decides per operation): a
+            // host must ask for every span this sampler sees.
+            Inner::JaegerRemote(_) => None,
             Inner::ParentBased(root) => match parent {
                 Some(true) => Some(Decision::RecordAndSample),
                 Some(false) => Some(Decision::Drop),
@@ -280,6 +376,7 @@ impl Inner {
             Inner::RateLimiting(l) => {
                 let _ = write!(out, "RateLimitingSampler{{{}}}", l.per_second);
             }
+            Inner::JaegerRemote(r) => r.describe(out),
             Inner::ParentBased(root) => {
                 out.push_str("ParentBased{root:");
                 root.describe(out);
@@ -293,6 +390,7 @@ impl Inner {
 }
 
 /// `TraceIdRatioBased`: see [`Sampler`] for the algorithm.
+#[derive(Clone, Copy, Debug)]
 struct RatioSampler {
     /// The effective ratio, clamped to [0, 1].
     ratio: f64,
@@ -393,7 +491,9 @@ impl Clock {
     }
 }
 
-/// A lock-free token bucket in GCRA form.
+/// A lock-free token bucket in GCRA form: the bucket's parameters; its state is one
+/// `AtomicU64` kept by the caller, so one set of parameters can drive many buckets (the remote
+/// sampler keeps one per operation).
 ///
 /// State: the theoretical arrival time `tat` (nanoseconds on the limiter's clock) of the
 /// next token if the bucket were drained at exactly the configured rate. A request at `now`
@@ -402,9 +502,8 @@ impl Clock {
 /// interval` this is exactly a token bucket of `capacity` tokens refilled at `rate`,
 /// starting full (`tat = 0`). Hence after any sequence of calls the number admitted is at
 /// most `capacity + rate × elapsed`.
-struct RateLimiter {
-    /// The configured rate, for the description.
-    per_second: f64,
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Gcra {
     /// False when the rate is not positive: never admit.
     enabled: bool,
     /// Nanoseconds per token, rounded up (so the effective rate never exceeds the configured
@@ -412,13 +511,11 @@ struct RateLimiter {
     interval: u64,
     /// Burst tolerance: capacity × interval, in [interval, MAX_SPAN_NANOS].
     tolerance: u64,
-    /// Theoretical arrival time, nanoseconds since the clock's origin.
-    tat: AtomicU64,
-    clock: Clock,
 }
 
-impl RateLimiter {
-    fn new(per_second: f64, clock: Clock) -> RateLimiter {
+impl Gcra {
+    /// A bucket of `max(per_second, 1)` tokens refilled at `per_second`.
+    fn new(per_second: f64) -> Gcra {
         // NaN fails the comparison and disables the limiter.
         let enabled = per_second > 0.0;
         let (interval, tolerance) = if enabled {
@@ -430,43 +527,61 @@ impl RateLimiter {
         } else {
             (MAX_SPAN_NANOS, 0)
         };
-        RateLimiter {
-            per_second,
+        Gcra {
             enabled,
             interval,
             tolerance,
-            tat: AtomicU64::new(0),
-            clock,
         }
     }
 
-    /// Takes one token if one is available. Lock-free: retries only when another thread
-    /// changed the state in between.
+    /// Takes one token from the bucket whose state is `tat`, at `now`. Lock-free: retries
+    /// only when another thread changed the state in between.
     #[inline]
-    fn try_acquire(&self) -> bool {
+    fn try_acquire(&self, tat: &AtomicU64, now: u64) -> bool {
         if !self.enabled {
             return false;
         }
-        let now = self.clock.now_nanos();
         // Relaxed is enough: the atomic is the only shared state, and compare-and-swap on a
         // single location is totally ordered; no other memory is published through it.
-        let mut current = self.tat.load(Ordering::Relaxed);
+        let mut current = tat.load(Ordering::Relaxed);
         loop {
             let start = current.max(now);
             let next = start.saturating_add(self.interval);
             if next - now > self.tolerance {
                 return false;
             }
-            match self.tat.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match tat.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }
         }
+    }
+}
+
+/// `ratelimiting`: one [`Gcra`] bucket on the monotonic clock.
+struct RateLimiter {
+    /// The configured rate, for the description.
+    per_second: f64,
+    gcra: Gcra,
+    /// Theoretical arrival time, nanoseconds since the clock's origin.
+    tat: AtomicU64,
+    clock: Clock,
+}
+
+impl RateLimiter {
+    fn new(per_second: f64, clock: Clock) -> RateLimiter {
+        RateLimiter {
+            per_second,
+            gcra: Gcra::new(per_second),
+            tat: AtomicU64::new(0),
+            clock,
+        }
+    }
+
+    /// Takes one token if one is available.
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        self.gcra.enabled && self.gcra.try_acquire(&self.tat, self.clock.now_nanos())
     }
 }
 
