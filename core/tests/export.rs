@@ -19,7 +19,7 @@ use polytrace_receiver::opentelemetry_proto::tonic::common::v1::{
 };
 use polytrace_receiver::{Code, Faults, Receiver, ReceiverConfig, TlsConfig, Transport};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Generous bound for anything that should succeed (a loaded CI machine with 2 cores).
 const WAIT: Duration = Duration::from_secs(10);
@@ -1030,6 +1030,32 @@ fn the_core_threads_block_sigpipe() {
     let extra = [("sampler", s("jaeger_remote")), ("sampler_arg", s(&arg))];
     let p = Provider::from_config(config(&options(Proto::Grpc, ep, &extra))).unwrap();
     produce(&p, "sigpipe", 1);
+    // The export runtime's threads start with the first export: flush one, then look (for at
+    // most 5 s, until every kind of the core's threads is there).
+    let _ = p.force_flush(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let seen = loop {
+        let seen = core_threads_blocking_sigpipe();
+        let all = seen.iter().any(|n| n == "polytrace-batch")
+            && seen.iter().any(|n| n == "polytrace-sampl")
+            && seen.iter().any(|n| n.starts_with("polytrace-expor"));
+        if all || Instant::now() > deadline {
+            break seen;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(seen.iter().any(|n| n == "polytrace-batch"), "{seen:?}");
+    assert!(seen.iter().any(|n| n == "polytrace-sampl"), "{seen:?}");
+    assert!(
+        seen.iter().any(|n| n.starts_with("polytrace-expor")),
+        "{seen:?}"
+    );
+    let _ = p.shutdown(Duration::from_millis(100));
+}
+
+/// The names of the core's threads in this process, asserting that each blocks SIGPIPE.
+#[cfg(target_os = "linux")]
+fn core_threads_blocking_sigpipe() -> Vec<String> {
     let mut seen = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").unwrap() {
         let dir = task.unwrap().path();
@@ -1040,11 +1066,13 @@ fn the_core_threads_block_sigpipe() {
             continue;
         }
         let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        let blocked = status
+        let Some(blocked) = status
             .lines()
             .find_map(|l| l.strip_prefix("SigBlk:"))
             .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
-            .unwrap();
+        else {
+            continue; // the thread ended meanwhile
+        };
         // SIGPIPE is signal 13: bit 12 of the mask.
         assert_ne!(
             blocked & (1 << 12),
@@ -1054,13 +1082,7 @@ fn the_core_threads_block_sigpipe() {
         );
         seen.push(name.trim().to_string());
     }
-    assert!(seen.iter().any(|n| n == "polytrace-batch"), "{seen:?}");
-    assert!(seen.iter().any(|n| n == "polytrace-sampl"), "{seen:?}");
-    assert!(
-        seen.iter().any(|n| n.starts_with("polytrace-expor")),
-        "{seen:?}"
-    );
-    let _ = p.shutdown(Duration::from_millis(100));
+    seen
 }
 
 // ---------------------------------------------------------------------------------------------
