@@ -9,12 +9,12 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test setup lint rust-test c-test python-test node-test java-test fuzz-test e2e bench fmt
+.PHONY: quickstart test setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e bench fmt
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test c-test python-test node-test java-test fuzz-test e2e
+test: setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e
 
 setup:
 	bash scripts/setup.sh
@@ -38,6 +38,9 @@ node-test:
 
 java-test:
 	bash bindings/java/test.sh
+
+erlang-test:
+	bash bindings/erlang/test.sh
 
 # Every cargo-fuzz target for 15 s (docs/reliability.md); FUZZ_SECONDS=600 for a longer run.
 fuzz-test:

@@ -128,13 +128,17 @@ impl Pipeline {
                 SamplerTag::None,
             );
         }
-        let (trace_id, random, trace_state) = match parent {
+        let (trace_id, span_id, random, trace_state) = match parent {
             Some(p) => (
                 p.trace_id,
+                ids::span_id(),
                 p.trace_flags.0 & TraceFlags::RANDOM,
                 p.trace_state.clone(),
             ),
-            None => (ids::trace_id(), TraceFlags::RANDOM, Default::default()),
+            None => {
+                let (trace_id, span_id) = ids::root_ids();
+                (trace_id, span_id, TraceFlags::RANDOM, Default::default())
+            }
         };
         let (decision, tag) = self.sampler.decide(parent, trace_id, name);
         let sampled = if decision == Decision::RecordAndSample {
@@ -144,7 +148,7 @@ impl Pipeline {
         };
         let ctx = SpanContext {
             trace_id,
-            span_id: ids::span_id(),
+            span_id,
             trace_flags: TraceFlags(random | sampled),
             trace_state,
             is_remote: false,

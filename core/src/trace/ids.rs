@@ -31,28 +31,47 @@ fn seed() -> u64 {
 
 #[inline]
 pub(crate) fn next_u64() -> u64 {
+    let [v] = next_n::<1>();
+    v
+}
+
+/// `N` random numbers from one access to the thread's generator (a thread-local access is not
+/// free: drawing a root span's three numbers at once saves two).
+#[inline]
+fn next_n<const N: usize>() -> [u64; N] {
     RNG.with(|cell| {
         let (epoch, mut state) = cell.get();
         let now = EPOCH.load(Ordering::Relaxed);
         if epoch != now {
             state = seed();
         }
-        // wyrand
-        state = state.wrapping_add(0xa076_1d64_78bd_642f);
-        let t = u128::from(state).wrapping_mul(u128::from(state ^ 0xe703_7ed1_a0b4_28db));
+        let mut out = [0; N];
+        for v in &mut out {
+            // wyrand
+            state = state.wrapping_add(0xa076_1d64_78bd_642f);
+            let t = u128::from(state).wrapping_mul(u128::from(state ^ 0xe703_7ed1_a0b4_28db));
+            *v = ((t >> 64) as u64) ^ (t as u64);
+        }
         cell.set((now, state));
-        ((t >> 64) as u64) ^ (t as u64)
+        out
     })
+}
+
+fn to_trace_id(hi: u64, lo: u64) -> Option<TraceId> {
+    let v = (u128::from(hi) << 64) | u128::from(lo);
+    (v != 0).then(|| TraceId(v.to_be_bytes()))
+}
+
+fn to_span_id(v: u64) -> Option<SpanId> {
+    (v != 0).then(|| SpanId(v.to_be_bytes()))
 }
 
 /// A new random, valid trace id (all 16 bytes random, so the W3C `random` flag may be set).
 pub fn trace_id() -> TraceId {
     loop {
-        let hi = next_u64();
-        let lo = next_u64();
-        let v = (u128::from(hi) << 64) | u128::from(lo);
-        if v != 0 {
-            return TraceId(v.to_be_bytes());
+        let [hi, lo] = next_n::<2>();
+        if let Some(id) = to_trace_id(hi, lo) {
+            return id;
         }
     }
 }
@@ -60,11 +79,20 @@ pub fn trace_id() -> TraceId {
 /// A new random, valid span id.
 pub fn span_id() -> SpanId {
     loop {
-        let v = next_u64();
-        if v != 0 {
-            return SpanId(v.to_be_bytes());
+        if let Some(id) = to_span_id(next_u64()) {
+            return id;
         }
     }
+}
+
+/// A new root span's trace id and span id, drawn together.
+#[inline]
+pub fn root_ids() -> (TraceId, SpanId) {
+    let [hi, lo, s] = next_n::<3>();
+    (
+        to_trace_id(hi, lo).unwrap_or_else(trace_id),
+        to_span_id(s).unwrap_or_else(span_id),
+    )
 }
 
 /// Makes every thread reseed before its next id. Called in a forked child.
@@ -85,6 +113,11 @@ mod tests {
             assert!(t.is_valid());
             assert!(seen.insert(t.0.to_vec()));
             assert!(span_id().is_valid());
+            let (t, s) = root_ids();
+            assert!(t.is_valid() && s.is_valid());
+            assert!(seen.insert(t.0.to_vec()));
+            // The span id is not a copy of either half of the trace id.
+            assert!(t.0[..8] != s.0 && t.0[8..] != s.0);
         }
     }
 
