@@ -6,7 +6,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('node:child_process');
+const { execFile } = require('node:child_process');
 const { PKG, startReceiver } = require('./helpers');
 
 const body = `
@@ -69,7 +69,13 @@ test('producers on five threads with concurrent flushes and a shutdown in the mi
   const os = require('node:os');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'polytrace-chaos-')), 'chaos.js');
   fs.writeFileSync(file, script(r.http));
-  const out = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 60000 });
+  // Asynchronously: the receiver logs a line per request to a pipe this process reads, and a
+  // blocked event loop (spawnSync) would let that pipe fill and stall the receiver mid-test.
+  const out = await new Promise((resolve) => {
+    execFile(process.execPath, [file], { encoding: 'utf8', timeout: 60000, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ status: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
+  });
   assert.equal(out.status, 0, out.stderr);
   const line = out.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   assert.ok(line, out.stdout + out.stderr);
