@@ -11,7 +11,7 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: demo quickstart test setup lint rust-test c-test python-test node-test java-test erlang-test e2e demo-test bench fmt
+.PHONY: demo quickstart test setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e demo-test bench fmt
 
 demo:
 	bash examples/polyglot-demo/run.sh
@@ -19,13 +19,14 @@ demo:
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test c-test python-test node-test java-test erlang-test e2e demo-test
+test: setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e demo-test
 
 setup:
 	bash scripts/setup.sh
 
 lint:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 rust-test:
@@ -46,6 +47,10 @@ java-test:
 erlang-test:
 	bash bindings/erlang/test.sh
 
+# Every cargo-fuzz target for 15 s (docs/reliability.md); FUZZ_SECONDS=600 for a longer run.
+fuzz-test:
+	bash fuzz/run.sh $${FUZZ_SECONDS:-15}
+
 e2e:
 	bash tests/e2e/run.sh
 
@@ -57,3 +62,4 @@ bench:
 
 fmt:
 	cargo fmt --all
+	cargo fmt --manifest-path fuzz/Cargo.toml

@@ -8,7 +8,8 @@
 # under native/<os>-<arch>/; cargo builds the polytrace CLI (the tests' OTLP receiver); Surefire
 # runs the JUnit 5 suite with -Xcheck:jni (API, context and virtual threads, propagation and
 # config vectors, OkHttp instrumentation over a real HTTP hop, Logback MDC, bad input and UTF-16,
-# shutdown hook, the quickstart). Maven resolves its dependencies into ~/.m2 once; nothing is
+# shutdown hook and exit bound, concurrency and huge input (ChaosTest), TLS/mTLS, header secrets
+# and redaction (SecurityTest), the quickstart). Maven resolves its dependencies into ~/.m2 once; nothing is
 # installed. The run fails on any test failure and on any -Xcheck:jni warning.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -27,7 +27,7 @@ export type Stats = {
      */
     droppedExportFailed: number;
     /**
-     * dropped because they ended after shutdown
+     * dropped at shutdown: ended after it began, or not sent by its deadline
      */
     droppedShutdown: number;
     /**
@@ -119,9 +119,11 @@ export class TracerProvider implements otel.TracerProvider {
      */
     forceFlush(timeoutMillis?: number): Promise<void>;
     /**
-     * Exports what is queued and stops: later spans are non-recording. Calling it again returns
-     * the same promise. Rejects like `forceFlush`.
-     * @param {number} [timeoutMillis] default: the export timeout (`OTEL_BSP_EXPORT_TIMEOUT`)
+     * Exports what is queued and stops: later spans are non-recording. Everything is done within
+     * `timeoutMillis` plus at most 0.4 s: what the back end did not take by then is counted as
+     * dropped in `stats()`, and a back end that refuses connections is not retried. Calling it
+     * again returns the same promise. Rejects like `forceFlush`.
+     * @param {number} [timeoutMillis] default: the exit bound (the OTLP timeout, or less)
      * @returns {Promise<void>}
      */
     shutdown(timeoutMillis?: number): Promise<void>;

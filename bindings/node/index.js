@@ -57,18 +57,23 @@ function coreError(pair) {
 
 // ---------------------------------------------------------------------------------------------
 // Exit: providers that were not shut down are flushed when the process exits normally, on the
-// exit hook (the event loop is gone then, so the native call may wait), bounded by each
-// provider's export timeout. Nothing here keeps the event loop alive.
+// exit hook (the event loop is gone then, so the native call may wait), all of them within the
+// longest exit bound among them (the core's `exit_timeout`: the OTLP timeout, or
+// `OTEL_BSP_EXPORT_TIMEOUT` if smaller). What the back end did not take by then is counted as
+// dropped. Nothing here keeps the event loop alive.
 
 /** @type {Set<any>} */
 const live = new Set();
 let exitHooked = false;
 
 function onExit() {
+  let budget = 0;
+  for (const p of live) budget = Math.max(budget, p.exitTimeout);
+  const deadline = Date.now() + budget;
   for (const p of live) {
     p.plan = NOOP_PLAN;
     p.batch.flush();
-    const r = p.native.finishSync(p.exportTimeout, true);
+    const r = p.native.finishSync(Math.max(0, deadline - Date.now()), true);
     if (r && r[0] !== 'AlreadyShutdown') {
       process.stderr.write(`polytrace: at exit: ${r[1]}\n`);
     }
@@ -323,7 +328,7 @@ class W3CPropagator {
  * @property {number} spansDropped sum of the `dropped*` counters
  * @property {number} droppedQueueFull dropped because the queue was full (back end slow or down)
  * @property {number} droppedExportFailed dropped because their export failed for good
- * @property {number} droppedShutdown dropped because they ended after shutdown
+ * @property {number} droppedShutdown dropped at shutdown: ended after it began, or not sent by its deadline
  * @property {number} droppedInvalid lost in a batch the core could not read (a polytrace bug)
  * @property {number} exportFailures export calls that failed
  * @property {number} spansSampled spans the sampler started with the `sampled` flag
@@ -397,6 +402,7 @@ class TracerProvider {
         statusCalls,
       },
       exportTimeout: n.exportTimeout(),
+      exitTimeout: n.exitTimeout(),
     };
     natives.set(this, n);
     live.add(this.#p);
@@ -471,9 +477,11 @@ class TracerProvider {
   }
 
   /**
-   * Exports what is queued and stops: later spans are non-recording. Calling it again returns
-   * the same promise. Rejects like `forceFlush`.
-   * @param {number} [timeoutMillis] default: the export timeout (`OTEL_BSP_EXPORT_TIMEOUT`)
+   * Exports what is queued and stops: later spans are non-recording. Everything is done within
+   * `timeoutMillis` plus at most 0.4 s: what the back end did not take by then is counted as
+   * dropped in `stats()`, and a back end that refuses connections is not retried. Calling it
+   * again returns the same promise. Rejects like `forceFlush`.
+   * @param {number} [timeoutMillis] default: the exit bound (the OTLP timeout, or less)
    * @returns {Promise<void>}
    */
   shutdown(timeoutMillis) {
@@ -483,7 +491,7 @@ class TracerProvider {
       live.delete(p);
       p.batch.flush();
       this.#shutdown = p.native
-        .shutdown(timeoutMillis ?? p.exportTimeout)
+        .shutdown(timeoutMillis ?? p.exitTimeout)
         .then((/** @type {[string, string] | null} */ r) => {
           if (r) throw coreError(r);
         });

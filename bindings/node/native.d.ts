@@ -36,9 +36,15 @@ export declare class NativeProvider {
   caps(): Array<number>
   /**
    * The export timeout in milliseconds (`OTEL_BSP_EXPORT_TIMEOUT`): the default bound of
-   * `forceFlush` and `shutdown`.
+   * `forceFlush`.
    */
   exportTimeout(): number
+  /**
+   * The core's exit bound in milliseconds (`Provider::exit_timeout`: the OTLP timeout, or
+   * `OTEL_BSP_EXPORT_TIMEOUT` if smaller): the default bound of `shutdown` and of the exit
+   * hook.
+   */
+  exitTimeout(): number
   /** Starts a span by asking the core (ids and sampling decision). */
   begin(tracer: number, name: string, kind: number, parent?: ContextArg | undefined | null): Begun
   /** The raw per-span function bound to this pipeline: `{ submit }` (see [`crate::raw`]). */
@@ -132,7 +138,7 @@ export interface JsStats {
   droppedQueueFull: number
   /** Dropped because their export failed for good (after retries). */
   droppedExportFailed: number
-  /** Dropped because they ended after shutdown. */
+  /** Dropped at shutdown: ended after it began, or not sent by its deadline. */
   droppedShutdown: number
   /** Lost in a finished-span batch the core could not read (a polytrace bug). */
   droppedInvalid: number

@@ -17,7 +17,8 @@ pub struct Stats {
     pub dropped_queue_full: u64,
     /// Dropped because their export failed for good (after retries).
     pub dropped_export_failed: u64,
-    /// Dropped because they ended after shutdown.
+    /// Dropped at shutdown: ended after it began, or still queued, never sent, when its
+    /// deadline passed.
     pub dropped_shutdown: u64,
     /// Lost in a finished-span batch from a binding that the core could not read (a bug in a
     /// binding, never the user's input).

@@ -19,7 +19,7 @@ use polytrace_receiver::opentelemetry_proto::tonic::common::v1::{
 };
 use polytrace_receiver::{Code, Faults, Receiver, ReceiverConfig, TlsConfig, Transport};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Generous bound for anything that should succeed (a loaded CI machine with 2 cores).
 const WAIT: Duration = Duration::from_secs(10);
@@ -870,6 +870,219 @@ fn backend_down_http_protobuf() {
 #[test]
 fn backend_down_http_json() {
     backend_down(Proto::HttpJson);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5b. Prompt shutdown with the back end down (issue 16): one deadline for everything at
+// shutdown, no retry of a back end that does not answer, everything counted.
+
+/// Asserts that every ended span was exported or counted as dropped.
+fn assert_counted(p: &Provider, ended: u64) {
+    let st = p.stats();
+    assert_eq!(st.spans_ended, ended, "{st:?}");
+    assert_eq!(
+        st.spans_exported + st.spans_dropped,
+        st.spans_ended,
+        "{st:?}"
+    );
+}
+
+fn shutdown_refused(proto: Proto) {
+    // The default timeouts (OTLP 10 s, batch export 30 s): before the fix this took 30 s.
+    let p = Provider::from_config(config(&options(proto, proto.dead_endpoint(), &[]))).unwrap();
+    assert_eq!(p.exit_timeout(), Duration::from_secs(10));
+    produce(&p, "refused", 3000);
+    let (shut, took) = timed(|| p.shutdown(p.exit_timeout()));
+    shut.unwrap();
+    assert!(
+        took < Duration::from_secs(1),
+        "a refused connection was retried at shutdown: {took:?}"
+    );
+    assert_counted(&p, 3000);
+    assert_eq!(p.stats().spans_dropped, 3000);
+}
+
+#[test]
+fn shutdown_with_the_back_end_refusing_is_prompt_grpc() {
+    shutdown_refused(Proto::Grpc);
+}
+
+#[test]
+fn shutdown_with_the_back_end_refusing_is_prompt_http_protobuf() {
+    shutdown_refused(Proto::HttpProtobuf);
+}
+
+/// A socket that accepts connections (the kernel's backlog) and never answers.
+fn silent_endpoint() -> (std::net::TcpListener, (&'static str, OptionValue)) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("http://{}", l.local_addr().unwrap());
+    (l, ("endpoint", s(&ep)))
+}
+
+fn shutdown_silent(proto: Proto) {
+    let (_listener, ep) = silent_endpoint();
+    let p = Provider::from_config(config(&options(proto, ep, &[("timeout", i(1_500))]))).unwrap();
+    assert_eq!(p.exit_timeout(), Duration::from_millis(1_500));
+    produce(&p, "silent", 3000);
+    let (shut, took) = timed(|| p.shutdown(p.exit_timeout()));
+    // The deadline cut the requests in flight: a Timeout, everything counted.
+    assert_eq!(shut.unwrap_err().kind(), ErrorKind::Timeout);
+    assert!(
+        took >= Duration::from_millis(1_400) && took < Duration::from_millis(2_000),
+        "shutdown took {took:?}"
+    );
+    assert_counted(&p, 3000);
+}
+
+#[test]
+fn shutdown_with_a_silent_back_end_ends_by_its_deadline_grpc() {
+    shutdown_silent(Proto::Grpc);
+}
+
+#[test]
+fn shutdown_with_a_silent_back_end_ends_by_its_deadline_http_protobuf() {
+    shutdown_silent(Proto::HttpProtobuf);
+}
+
+#[test]
+fn shutdown_during_an_outage_is_prompt() {
+    // The worker is mid-retry (back-off of up to 5 s, requests with a 30 s deadline) with both
+    // request slots taken and more batches waiting when shutdown begins.
+    let p = Provider::from_config(config(&options(
+        Proto::HttpProtobuf,
+        Proto::HttpProtobuf.dead_endpoint(),
+        &[("schedule_delay", i(50)), ("max_export_batch_size", i(100))],
+    )))
+    .unwrap();
+    produce(&p, "outage", 1000);
+    std::thread::sleep(Duration::from_millis(1_500));
+    let (shut, took) = timed(|| p.shutdown(Duration::from_secs(30)));
+    shut.unwrap();
+    assert!(took < Duration::from_secs(1), "shutdown took {took:?}");
+    assert_counted(&p, 1000);
+}
+
+#[test]
+fn a_back_end_that_answers_retry_is_retried_within_the_shutdown_deadline() {
+    let r = Receiver::start(
+        ReceiverConfig::http().with_faults(Faults::fail_first(1).with_http_status(503)),
+    )
+    .unwrap();
+    let p = provider(Proto::HttpProtobuf, &r, &[]);
+    let sent = produce(&p, "answered", 10);
+    p.shutdown(p.exit_timeout()).unwrap();
+    assert_arrived_once(&r, &sent);
+    assert_eq!(p.stats().spans_exported, 10);
+    r.shutdown();
+}
+
+#[test]
+fn spans_ending_during_shutdown_are_all_counted() {
+    // Producers keep ending spans while the shutdown takes its last batch: each is exported
+    // or counted as dropped, none is left behind in the queue.
+    let r = Receiver::start(ReceiverConfig::http().count_only()).unwrap();
+    let p = provider(Proto::HttpProtobuf, &r, &[("schedule_delay", i(10))]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let (p, stop) = (p.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let t = p.tracer("race", None, None, vec![]);
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    t.start_span("r", StartOptions::default()).end(None);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    p.shutdown(WAIT).unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ended: u64 = producers.into_iter().map(|h| h.join().unwrap()).sum();
+    let st = p.stats();
+    // Spans started after the shutdown are non-recording: not counted as ended.
+    assert!(st.spans_ended <= ended, "{st:?}");
+    assert_eq!(
+        st.spans_exported + st.spans_dropped,
+        st.spans_ended,
+        "{st:?}"
+    );
+    assert_eq!(r.span_count(), st.spans_exported, "{st:?}");
+    r.shutdown();
+}
+
+/// The core's threads block SIGPIPE: a write to a connection the back end closed (a rejected
+/// TLS handshake, a reset) must fail with EPIPE, not end a C host that keeps SIGPIPE's default
+/// action (it did: `bindings/c/test.sh`, mTLS over gRPC without a client certificate).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_core_threads_block_sigpipe() {
+    let (_listener, ep) = silent_endpoint();
+    let sampling = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // The remote sampler's poller is one of the core's threads too.
+    let arg = format!(
+        "endpoint=http://{},pollingIntervalMs=60000,initialSamplingRate=1",
+        sampling.local_addr().unwrap()
+    );
+    let extra = [("sampler", s("jaeger_remote")), ("sampler_arg", s(&arg))];
+    let p = Provider::from_config(config(&options(Proto::Grpc, ep, &extra))).unwrap();
+    produce(&p, "sigpipe", 1);
+    // The export runtime's threads start with the first export: flush one, then look (for at
+    // most 5 s, until every kind of the core's threads is there).
+    let _ = p.force_flush(Duration::from_millis(300));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let seen = loop {
+        let seen = core_threads_blocking_sigpipe();
+        let all = seen.iter().any(|n| n == "polytrace-batch")
+            && seen.iter().any(|n| n == "polytrace-sampl")
+            && seen.iter().any(|n| n.starts_with("polytrace-expor"));
+        if all || Instant::now() > deadline {
+            break seen;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(seen.iter().any(|n| n == "polytrace-batch"), "{seen:?}");
+    assert!(seen.iter().any(|n| n == "polytrace-sampl"), "{seen:?}");
+    assert!(
+        seen.iter().any(|n| n.starts_with("polytrace-expor")),
+        "{seen:?}"
+    );
+    let _ = p.shutdown(Duration::from_millis(100));
+}
+
+/// The names of the core's threads in this process, asserting that each blocks SIGPIPE.
+#[cfg(target_os = "linux")]
+fn core_threads_blocking_sigpipe() -> Vec<String> {
+    let mut seen = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        // Other tests' receivers (`polytrace-receiver`, shown cut to 15 bytes) run in this
+        // process too: they are the test's threads, not the core's.
+        if !name.starts_with("polytrace-") || name.starts_with("polytrace-recei") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let Some(blocked) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigBlk:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        else {
+            continue; // the thread ended meanwhile
+        };
+        // SIGPIPE is signal 13: bit 12 of the mask.
+        assert_ne!(
+            blocked & (1 << 12),
+            0,
+            "{} does not block SIGPIPE",
+            name.trim()
+        );
+        seen.push(name.trim().to_string());
+    }
+    seen
 }
 
 // ---------------------------------------------------------------------------------------------

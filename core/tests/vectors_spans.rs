@@ -334,6 +334,18 @@ fn run_finished(case: &Json, p: &Provider, tracer: &Tracer) {
     }
     enc.started(started);
     let batch = enc.finish();
+    // fuzz/run.sh seeds the finished-span decoder's fuzzer with these batches.
+    if let Some(dir) = std::env::var_os("POLYTRACE_FUZZ_SEEDS") {
+        let dir = std::path::Path::new(&dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let name: String = case["name"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        std::fs::write(dir.join(name), &batch).unwrap();
+    }
     let mut decoder = finished::Decoder::new();
     decoder
         .submit(p, std::slice::from_ref(tracer), &batch)

@@ -40,6 +40,11 @@
 // `traceparent`, `tracestate` (32 members) and `baggage` (8192 bytes) with their names and NULs.
 #define POLYTRACE_INJECT_BUFFER_SIZE 32768
 
+// Pass as the timeout of [`polytrace_provider_shutdown`] to mean "the exit bound": the core's
+// `Provider::exit_timeout`, the OTLP timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s) or
+// `OTEL_BSP_EXPORT_TIMEOUT` if that is smaller.
+#define POLYTRACE_TIMEOUT_EXIT UINT32_MAX
+
 // The size of a buffer for a trace id as text: 32 lowercase hex characters and a NUL.
 #define POLYTRACE_TRACE_ID_HEX_SIZE 33
 
@@ -172,7 +177,7 @@ typedef struct polytrace_stats_t {
   uint64_t dropped_queue_full;
   // Dropped because their export failed for good (after retries).
   uint64_t dropped_export_failed;
-  // Dropped because they ended after shutdown.
+  // Dropped at shutdown: ended after it began, or not sent by its deadline.
   uint64_t dropped_shutdown;
   // Export calls that failed (each may carry many spans).
   uint64_t export_failures;
@@ -739,8 +744,12 @@ POLYTRACE_MUST_USE
 struct polytrace_error_t *polytrace_provider_force_flush(const struct polytrace_provider_t *provider,
                                                          uint32_t timeout_millis);
 
-// Exports what is queued and stops the export thread, blocking at most `timeout_millis`.
-// Afterwards every span call is a no-op. A second call returns `AlreadyShutdown`.
+// Exports what is queued and stops the export thread, everything within `timeout_millis`
+// (`POLYTRACE_TIMEOUT_EXIT`: the core's exit bound, the OTLP timeout or
+// `OTEL_BSP_EXPORT_TIMEOUT` if smaller) plus at most 0.4 s. What the back end did not take by
+// then is counted as dropped (`polytrace_provider_stats`); a back end that refuses
+// connections is not retried. Afterwards every span call is a no-op. A second call returns
+// `AlreadyShutdown`.
 //
 // Ownership: borrows `provider` (it must still be freed).
 //

@@ -39,7 +39,7 @@ pub struct polytrace_stats_t {
     pub dropped_queue_full: u64,
     /// Dropped because their export failed for good (after retries).
     pub dropped_export_failed: u64,
-    /// Dropped because they ended after shutdown.
+    /// Dropped at shutdown: ended after it began, or not sent by its deadline.
     pub dropped_shutdown: u64,
     /// Export calls that failed (each may carry many spans).
     pub export_failures: u64,
@@ -117,6 +117,11 @@ pub unsafe extern "C" fn polytrace_provider_from_env(
     })
 }
 
+/// Pass as the timeout of [`polytrace_provider_shutdown`] to mean "the exit bound": the core's
+/// `Provider::exit_timeout`, the OTLP timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s) or
+/// `OTEL_BSP_EXPORT_TIMEOUT` if that is smaller.
+pub const POLYTRACE_TIMEOUT_EXIT: u32 = u32::MAX;
+
 fn provider_of(p: *const polytrace_provider_t) -> polytrace_core::Result<Provider> {
     // A clone (shared pipeline), so a long flush does not hold the handle's lock.
     Ok(PROVIDERS.get(p)?.clone())
@@ -141,8 +146,12 @@ pub unsafe extern "C" fn polytrace_provider_force_flush(
     })
 }
 
-/// Exports what is queued and stops the export thread, blocking at most `timeout_millis`.
-/// Afterwards every span call is a no-op. A second call returns `AlreadyShutdown`.
+/// Exports what is queued and stops the export thread, everything within `timeout_millis`
+/// (`POLYTRACE_TIMEOUT_EXIT`: the core's exit bound, the OTLP timeout or
+/// `OTEL_BSP_EXPORT_TIMEOUT` if smaller) plus at most 0.4 s. What the back end did not take by
+/// then is counted as dropped (`polytrace_provider_stats`); a back end that refuses
+/// connections is not retried. Afterwards every span call is a no-op. A second call returns
+/// `AlreadyShutdown`.
 ///
 /// Ownership: borrows `provider` (it must still be freed).
 ///
@@ -155,7 +164,13 @@ pub unsafe extern "C" fn polytrace_provider_shutdown(
     timeout_millis: u32,
 ) -> *mut polytrace_error_t {
     call("polytrace_provider_shutdown", || {
-        provider_of(provider)?.shutdown(Duration::from_millis(u64::from(timeout_millis)))
+        let p = provider_of(provider)?;
+        let timeout = if timeout_millis == POLYTRACE_TIMEOUT_EXIT {
+            p.exit_timeout()
+        } else {
+            Duration::from_millis(u64::from(timeout_millis))
+        };
+        p.shutdown(timeout)
     })
 }
 

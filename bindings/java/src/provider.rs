@@ -307,9 +307,10 @@ pub extern "system" fn Java_io_polytrace_Native_flush<'l>(
 }
 
 /// `void shutdown(long handle, long timeoutMillis)`: exports what is queued and stops, waiting
-/// at most the timeout (a negative one: the configured export timeout,
-/// `OTEL_BSP_EXPORT_TIMEOUT`). Throws `AlreadyShutdown` on a second call, `Timeout` when the
-/// back end did not take the spans in time.
+/// at most the timeout plus 0.4 s (a negative one: the core's exit bound,
+/// `Provider::exit_timeout` — the OTLP timeout, or `OTEL_BSP_EXPORT_TIMEOUT` if smaller); what
+/// the back end did not take by then is counted as dropped. Throws `AlreadyShutdown` on a
+/// second call, `Timeout` when the deadline cut exports.
 #[no_mangle]
 pub extern "system" fn Java_io_polytrace_Native_shutdown<'l>(
     mut unowned: EnvUnowned<'l>,
@@ -321,7 +322,7 @@ pub extern "system" fn Java_io_polytrace_Native_shutdown<'l>(
         let s = shared(handle)?;
         s.batches.drain();
         let timeout = if timeout_ms < 0 {
-            s.provider.config().batch.export_timeout
+            s.provider.exit_timeout()
         } else {
             millis(timeout_ms)
         };

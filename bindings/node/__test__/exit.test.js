@@ -5,8 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('node:net');
-const { PKG, startReceiver, runNode } = require('./helpers');
+const { PKG, startReceiver, runNode, closedPort, silentBackend } = require('./helpers');
 
 const script = (body) => `
 const api = require('@opentelemetry/api');
@@ -54,11 +53,7 @@ test('process.exit() flushes too', async (t) => {
 });
 
 test('a down back end delays exit by at most the export timeout', async () => {
-  // A port with nothing listening.
-  const probe = net.createServer();
-  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
-  const port = probe.address().port;
-  await new Promise((r) => probe.close(r));
+  const port = await closedPort();
   const r = runNode([
     '-e',
     script(`
@@ -71,17 +66,11 @@ test('a down back end delays exit by at most the export timeout', async () => {
 });
 
 test('a hanging back end delays exit by at most the export timeout', async (t) => {
-  const sockets = [];
-  const server = net.createServer((s) => sockets.push(s));
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
+  const port = await silentBackend(t);
   const r = runNode([
     '-e',
     script(`
-      const p = new TracerProvider({ endpoint: 'http://127.0.0.1:${server.address().port}', exportTimeout: 1000, timeout: 30000 });
+      const p = new TracerProvider({ endpoint: 'http://127.0.0.1:${port}', exportTimeout: 1000, timeout: 30000 });
       p.getTracer('t').startSpan('stuck').end();
     `),
   ]);

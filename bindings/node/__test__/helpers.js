@@ -4,6 +4,7 @@
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -125,6 +126,30 @@ function runNode(args, { env = {}, cwd = PKG, timeout = 60000 } = {}) {
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
 }
 
+/** A loopback port with nothing listening: connections to it are refused. */
+async function closedPort() {
+  const probe = net.createServer();
+  await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/**
+ * A server that accepts connections and never answers; closed when the test `t` ends.
+ * @returns {Promise<number>} its port
+ */
+async function silentBackend(t) {
+  const sockets = [];
+  const server = net.createServer((s) => sockets.push(s));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return server.address().port;
+}
+
 /** A provider exporting to a fresh file (OTLP JSON lines), plus a reader. */
 function fileProvider(TracerProvider, options = {}) {
   const dir = tmpdir();
@@ -133,4 +158,17 @@ function fileProvider(TracerProvider, options = {}) {
   return { provider, file, spans: () => readSpans(file) };
 }
 
-module.exports = { PKG, ROOT, TARGET, cliPath, tmpdir, startReceiver, readSpans, attrs, runNode, fileProvider };
+module.exports = {
+  PKG,
+  ROOT,
+  TARGET,
+  cliPath,
+  tmpdir,
+  startReceiver,
+  readSpans,
+  attrs,
+  runNode,
+  fileProvider,
+  closedPort,
+  silentBackend,
+};

@@ -150,7 +150,7 @@ pub struct JsStats {
     pub dropped_queue_full: f64,
     /// Dropped because their export failed for good (after retries).
     pub dropped_export_failed: f64,
-    /// Dropped because they ended after shutdown.
+    /// Dropped at shutdown: ended after it began, or not sent by its deadline.
     pub dropped_shutdown: f64,
     /// Lost in a finished-span batch the core could not read (a polytrace bug).
     pub dropped_invalid: f64,

@@ -261,7 +261,7 @@ impl NativeProvider {
     }
 
     /// The export timeout in milliseconds (`OTEL_BSP_EXPORT_TIMEOUT`): the default bound of
-    /// `forceFlush` and `shutdown`.
+    /// `forceFlush`.
     #[napi]
     pub fn export_timeout(&self) -> f64 {
         self.shared
@@ -270,6 +270,14 @@ impl NativeProvider {
             .batch
             .export_timeout
             .as_millis() as f64
+    }
+
+    /// The core's exit bound in milliseconds (`Provider::exit_timeout`: the OTLP timeout, or
+    /// `OTEL_BSP_EXPORT_TIMEOUT` if smaller): the default bound of `shutdown` and of the exit
+    /// hook.
+    #[napi]
+    pub fn exit_timeout(&self) -> f64 {
+        self.shared.provider.exit_timeout().as_millis() as f64
     }
 
     /// Starts a span by asking the core (ids and sampling decision).

@@ -122,10 +122,11 @@ impl PyProvider {
             .collect()
     }
 
-    /// `OTEL_BSP_EXPORT_TIMEOUT` in milliseconds: the bound of the exit flush.
+    /// The core's exit bound in milliseconds (`Provider::exit_timeout`): the default timeout
+    /// of `shutdown` and the bound of the exit hook.
     #[getter]
-    fn export_timeout_millis(&self) -> u64 {
-        self.inner.config().batch.export_timeout.as_millis() as u64
+    fn exit_timeout_millis(&self) -> u64 {
+        self.inner.exit_timeout().as_millis() as u64
     }
 
     /// The configured propagator (`OTEL_PROPAGATORS`).

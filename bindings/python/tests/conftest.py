@@ -98,13 +98,13 @@ def read_spans(path: Path) -> List[Dict[str, Any]]:
 class Receiver:
     """`polytrace receive` on loopback, writing OTLP/JSON lines to a file."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, extra_args: Optional[List[str]] = None) -> None:
         if not RECEIVER_BIN.exists():
             subprocess.run(["cargo", "build", "-q", "-p", "polytrace-cli"], cwd=ROOT, check=True)
         self.out = out
         self.proc = subprocess.Popen(
             [str(RECEIVER_BIN), "receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0",
-             "--out", str(out)],
+             "--out", str(out), *(extra_args or [])],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         )
         assert self.proc.stderr is not None

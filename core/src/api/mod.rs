@@ -299,10 +299,26 @@ impl Provider {
         self.pipeline.force_flush(timeout)
     }
 
-    /// Exports what is queued and stops, waiting at most `timeout`. Afterwards every span call
-    /// is a no-op. A second call is `AlreadyShutdown`.
+    /// Exports what is queued and stops, everything by `timeout` from now: what is not
+    /// delivered by then (back end down or hanging) is counted as dropped
+    /// (`dropped_export_failed` for requests sent, `dropped_shutdown` for spans never sent),
+    /// and the call returns within `timeout` plus at most 0.4 s — `Ok` when everything was
+    /// exported or failed for good (counted) before the deadline, `Timeout` when the deadline
+    /// cut anything. A back end that does not answer at all (connection refused) is not
+    /// retried: the call returns at once. Afterwards
+    /// every span call is a no-op. A second call is `AlreadyShutdown`. Callers without a
+    /// timeout of their own (and exit hooks) pass [`exit_timeout`](Self::exit_timeout).
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {
         self.pipeline.shutdown(timeout)
+    }
+
+    /// The bound on a shutdown whose caller gives no timeout, and on every binding's exit hook
+    /// (`docs/reliability.md`): with the OTLP exporter, the smaller of
+    /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` (default 10 s) and
+    /// `OTEL_BSP_EXPORT_TIMEOUT` (default 30 s); with the console, file and none exporters,
+    /// `OTEL_BSP_EXPORT_TIMEOUT`.
+    pub fn exit_timeout(&self) -> Duration {
+        crate::pipeline::exit_timeout(&self.pipeline.config)
     }
 
     /// True after [`shutdown`](Self::shutdown).

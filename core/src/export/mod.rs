@@ -5,6 +5,7 @@
 //! queued records here (off the hot path, on the batch thread).
 
 mod console;
+pub(crate) mod drain;
 mod file;
 pub(crate) mod otlp;
 mod prepare;
@@ -12,7 +13,7 @@ pub mod redaction;
 mod sdk;
 
 pub(crate) use prepare::truncate_all;
-pub(crate) use sdk::{runtime, SdkExport};
+pub(crate) use sdk::{quiet_sigpipe, runtime, SdkExport};
 
 use crate::config::{Config, ExporterKind};
 use crate::error::Result;
@@ -68,6 +69,8 @@ pub(crate) struct SinkContext {
     pub counters: Arc<Counters>,
     pub redactor: Option<Redactor>,
     pub value_length_limit: Option<usize>,
+    /// The shutdown's deadline, once one began: exports still running end by it.
+    pub drain: Arc<drain::Drain>,
 }
 
 /// The batch sink for `SpanData` exporters: converts records and hands them to an [`Export`].
@@ -134,6 +137,7 @@ pub(crate) fn build(
             ctx.value_length_limit,
             ctx.redactor,
             config.batch.export_timeout,
+            ctx.drain,
         )?)),
         ExporterKind::Console => spans(Box::new(console::ConsoleExport), ctx),
         ExporterKind::File => spans(

@@ -129,12 +129,19 @@ impl Redactor {
         })
     }
 
-    /// Redacts a finished span in place: span attributes, event attributes and link
-    /// attributes. Names, status and resource are not touched. Attributes that need no
-    /// change are not reallocated.
+    /// Redacts a finished span in place: span, event and link attributes (string values and
+    /// string arrays by the pattern rules, listed keys hashed), and by the pattern rules the
+    /// span name, event names and the status description (instrumentation puts URLs and
+    /// error messages there too). The resource is not touched. What needs no change is not
+    /// reallocated.
     pub fn redact_span(&self, span: &mut SpanData) {
+        self.redact_text(&mut span.name);
+        if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+            self.redact_text(description);
+        }
         self.redact_attributes(&mut span.attributes);
         for event in span.events.events.iter_mut() {
+            self.redact_text(&mut event.name);
             self.redact_attributes(&mut event.attributes);
         }
         for link in span.links.links.iter_mut() {
@@ -143,15 +150,33 @@ impl Redactor {
     }
 
     /// Redacts a queued span record in place, as [`redact_span`](Self::redact_span) does a
-    /// `SpanData`: span, event and link attributes (the direct OTLP encoder exports records
-    /// without building `SpanData`).
+    /// `SpanData` (the direct OTLP encoder exports records without building `SpanData`).
     pub(crate) fn redact_record(&self, record: &mut crate::trace::record::SpanRecord) {
+        self.redact_text(&mut record.name);
+        if let crate::types::Status::Error(description) = &mut record.status {
+            if let Some(new) = self.scrub(description) {
+                *description = new;
+            }
+        }
         self.redact_attributes(&mut record.attributes);
         for event in record.events.iter_mut() {
+            self.redact_text(&mut event.name);
             self.redact_attributes(&mut event.attributes);
         }
         for link in record.links.iter_mut() {
             self.redact_attributes(&mut link.attributes);
+        }
+    }
+
+    /// The pattern rules (e-mail, card, SSN) on free text that has no attribute key: a span
+    /// name, an event name, a status description.
+    fn scrub(&self, text: &str) -> Option<String> {
+        self.redact_str("", text)
+    }
+
+    fn redact_text(&self, text: &mut std::borrow::Cow<'static, str>) {
+        if let Some(new) = self.scrub(text) {
+            *text = std::borrow::Cow::Owned(new);
         }
     }
 

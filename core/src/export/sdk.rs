@@ -79,7 +79,33 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("polytrace-export")
+        .on_thread_start(quiet_sigpipe)
         .enable_all()
         .build()
         .map_err(|e| Error::internal(format!("cannot start the export runtime: {e}")))
+}
+
+/// Blocks `SIGPIPE` in the calling thread; every thread the core starts (the batch worker, the
+/// export runtime's workers and blocking threads) calls it first.
+///
+/// A write to a connection the back end has closed raises `SIGPIPE` in the writing thread, and
+/// its default action ends the process. Rust executables, Python, Node and the JVM ignore it,
+/// but a C or C++ host usually does not: a TLS handshake the server rejects (mTLS without a
+/// client certificate) killed a C program now and then — hyper's vectored writes (`writev`)
+/// cannot ask for `MSG_NOSIGNAL`. Blocked in our own threads, the signal is never delivered
+/// (a thread-directed signal stays pending on a thread that blocks it); the write fails with
+/// `EPIPE` and the export fails, counted. The host's own threads and its disposition of
+/// `SIGPIPE` are left alone.
+pub(crate) fn quiet_sigpipe() {
+    #[cfg(unix)]
+    {
+        // SAFETY: sigemptyset/sigaddset initialise the local set; pthread_sigmask changes only
+        // the calling thread's mask, which is ours (a core thread, at its start).
+        unsafe {
+            let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+            libc::sigemptyset(set.as_mut_ptr());
+            libc::sigaddset(set.as_mut_ptr(), libc::SIGPIPE);
+            libc::pthread_sigmask(libc::SIG_BLOCK, set.as_ptr(), std::ptr::null_mut());
+        }
+    }
 }

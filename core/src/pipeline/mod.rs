@@ -5,8 +5,9 @@ mod queue;
 mod sampling;
 mod worker;
 
-use crate::config::{Config, ConfigWarning};
+use crate::config::{Config, ConfigWarning, ExporterKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::export::drain::Drain;
 use crate::export::redaction::Redactor;
 use crate::export::BatchSink;
 use crate::export::{self, SinkContext};
@@ -18,7 +19,7 @@ use crate::trace::sampler::{Decision, Sampler, SamplerTag};
 use crate::trace::scope::Scopes;
 use crate::types::{Attribute, SpanContext, SpanKind, TraceFlags};
 use opentelemetry_sdk::Resource;
-use queue::Queue;
+use queue::{Pushed, Queue, Stopped};
 use sampling::Poller;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicPtr};
@@ -78,7 +79,7 @@ impl Pipeline {
         let sampler = Sampler::new(&config.sampler);
         let poller = start_poller(&config, &sampler, &counters)?;
         let queue = if config.disabled {
-            Arc::new(Queue::new(1, 1))
+            Arc::new(Queue::new(1, 1, Arc::new(Drain::new())))
         } else {
             start_worker(&config, &counters, &scopes, &factory)?
         };
@@ -192,16 +193,24 @@ impl Pipeline {
             self.counters.dropped_shutdown.0.fetch_add(1, Relaxed);
             return;
         }
-        if !self.queue().push_from(slot) {
-            self.counters.dropped_queue_full.0.fetch_add(1, Relaxed);
-            // Once per pipeline, and only a load per drop after that: a full queue must not
-            // make every further span slower.
-            if !self.warned_queue_full.load(Relaxed) && !self.warned_queue_full.swap(true, Relaxed)
-            {
-                crate::diag::emit(
-                    crate::diag::Level::Error,
-                    "the span queue is full (OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped and counted in stats().dropped_queue_full",
-                );
+        match self.queue().push_from(slot) {
+            Pushed::Queued => {}
+            Pushed::Closed => {
+                // Ended while the shutdown was taking its last batch.
+                self.counters.dropped_shutdown.0.fetch_add(1, Relaxed);
+            }
+            Pushed::Full => {
+                self.counters.dropped_queue_full.0.fetch_add(1, Relaxed);
+                // Once per pipeline, and only a load per drop after that: a full queue must
+                // not make every further span slower.
+                if !self.warned_queue_full.load(Relaxed)
+                    && !self.warned_queue_full.swap(true, Relaxed)
+                {
+                    crate::diag::emit(
+                        crate::diag::Level::Error,
+                        "the span queue is full (OTEL_BSP_MAX_QUEUE_SIZE): new spans are dropped and counted in stats().dropped_queue_full",
+                    );
+                }
             }
         }
     }
@@ -220,6 +229,10 @@ impl Pipeline {
         }
     }
 
+    /// Exports what is queued and stops, everything by `timeout` from now: what is not
+    /// delivered by then is counted as dropped, and the call returns within `timeout` plus
+    /// a moment (at most 0.4 s) for the worker to finish counting. `Timeout` when the deadline
+    /// cut anything (or the worker did not finish).
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
         if self.shutdown.swap(true, Relaxed) {
             return Err(Error::new(
@@ -233,13 +246,18 @@ impl Pipeline {
         if self.config.disabled {
             return Ok(());
         }
-        if self.queue().shutdown(timeout) {
-            Ok(())
-        } else {
-            Err(Error::new(
+        match self.queue().shutdown(timeout) {
+            Stopped::InTime => Ok(()),
+            Stopped::AtDeadline => Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "shutdown did not finish exporting within {timeout:?}: what the back end had not taken is counted as dropped (stats)"
+                ),
+            )),
+            Stopped::NotFinished => Err(Error::new(
                 ErrorKind::Timeout,
                 format!("shutdown did not finish exporting within {timeout:?}"),
-            ))
+            )),
         }
     }
 
@@ -266,8 +284,9 @@ impl Drop for Pipeline {
         let ptr = *self.queue.get_mut();
         // SAFETY: from `Arc::into_raw`; we are the last user of the pipeline.
         let queue = unsafe { Arc::from_raw(ptr) };
-        // Destructors never wait on export: ask the worker to drain and stop.
-        queue.request_shutdown();
+        // Destructors never wait on export: ask the worker to drain and stop, by the exit
+        // bound.
+        queue.request_shutdown(exit_timeout(&self.config));
     }
 }
 
@@ -278,6 +297,7 @@ fn start_worker(
     factory: &ExportFactory,
 ) -> Result<Arc<Queue>> {
     let resource = crate::trace::resource::build(config);
+    let drain = Arc::new(Drain::new());
     let sink = factory(
         config,
         &resource,
@@ -286,11 +306,13 @@ fn start_worker(
             counters: counters.clone(),
             redactor: Redactor::new(&config.redaction),
             value_length_limit: config.limits.attribute_value_length,
+            drain: drain.clone(),
         },
     )?;
     let queue = Arc::new(Queue::new(
         config.batch.max_queue_size,
         config.batch.max_export_batch_size,
+        drain,
     ));
     worker::spawn_worker(
         queue.clone(),
@@ -300,6 +322,22 @@ fn start_worker(
     )
     .map_err(|e| Error::internal(format!("cannot start the batch thread: {e}")))?;
     Ok(queue)
+}
+
+/// The bound on a shutdown whose caller gives no timeout, and on the bindings' exit hooks.
+///
+/// With the OTLP exporter it is the exporter's timeout (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` /
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s: "the maximum time the OTLP exporter will wait
+/// for each batch export") — what is left at exit is sent as one last export, every request
+/// at once, sharing that deadline — or `OTEL_BSP_EXPORT_TIMEOUT` (default 30 s) when that is
+/// smaller. With the other exporters (console, file, none: local) it is
+/// `OTEL_BSP_EXPORT_TIMEOUT`. A back end that refuses connections costs no wait at all: at
+/// shutdown, only a back end that answered "retry" is retried.
+pub(crate) fn exit_timeout(config: &Config) -> Duration {
+    match config.exporter {
+        ExporterKind::Otlp => config.otlp.timeout.min(config.batch.export_timeout),
+        _ => config.batch.export_timeout,
+    }
 }
 
 /// Starts the remote sampler's poller when the sampler is `jaeger_remote`.

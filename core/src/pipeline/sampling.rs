@@ -90,6 +90,9 @@ impl Poller {
         let thread = std::thread::Builder::new()
             .name("polytrace-sampling".into())
             .spawn(move || {
+                // Like every thread the core starts: a write to a closed connection fails
+                // with EPIPE instead of ending a host that keeps SIGPIPE's default action.
+                crate::export::quiet_sigpipe();
                 // A bug here must not go unnoticed, nor take anything else down: the initial
                 // (or last) strategy stays in force.
                 let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -128,6 +131,7 @@ impl Drop for Poller {
 fn run(remote: &RemoteSampler, service: &str, counters: &Counters, stop: &Stop) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(crate::export::quiet_sigpipe)
         .build()
     {
         Ok(rt) => rt,

@@ -20,12 +20,15 @@ pub(crate) fn spawn_worker(
     std::thread::Builder::new()
         .name("polytrace-batch".into())
         .spawn(move || {
+            crate::export::quiet_sigpipe();
             run(&queue, &counters, schedule_delay, sink.as_mut());
             // Stop the exporter (and its runtime, bounded) before saying we are done, so a
             // caller of shutdown() that returns Ok has nothing of ours still running.
             sink.shutdown();
             drop(sink);
+            let cut = queue.drain.was_cut();
             let mut s = queue.signal.lock();
+            s.cut_at_deadline = cut;
             s.exited = true;
             s.flush_done = s.flush_requested;
             queue.done.notify_all();
@@ -75,7 +78,9 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
         // take; after it, keep going only while full batches are waiting (or until empty when
         // shutting down — new spans are refused by then, so this ends).
         'drain: loop {
-            let mut batch = queue.take_all(std::mem::take(&mut spare));
+            // At shutdown the take closes the queue: a span ending later is refused and
+            // counted by the producer, never left here uncounted.
+            let mut batch = queue.take_all(std::mem::take(&mut spare), shutting_down);
             if batch.is_empty() {
                 spare = batch;
                 break;
@@ -97,7 +102,13 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
             // each time: quadratic in the backlog, and most of the worker's time under a
             // burst.) Then the records are dropped in place, the allocation kept.
             for chunk in batch.chunks_mut(queue.max_batch) {
-                export_chunk(sink, counters, chunk);
+                if shutting_down && queue.drain.expired() {
+                    // The shutdown's deadline passed: what was not sent is dropped, counted.
+                    queue.drain.cut();
+                    drop_at_deadline(counters, chunk.len() as u64);
+                } else {
+                    export_chunk(sink, counters, chunk);
+                }
             }
             batch.clear();
             // Keep the allocation for the next swap unless it grew unusually large.
@@ -140,6 +151,17 @@ fn run(queue: &Queue, counters: &Counters, delay: Duration, sink: &mut dyn Batch
     }
 }
 
+fn drop_at_deadline(counters: &Counters, n: u64) {
+    counters.dropped_shutdown.0.fetch_add(n, Relaxed);
+    crate::diag::emit_once(
+        crate::diag::Level::Error,
+        "shutdown-deadline",
+        &format!(
+            "{n} spans were still queued when the shutdown's deadline passed; they are dropped (counted in stats().dropped_shutdown)"
+        ),
+    );
+}
+
 fn export_chunk(sink: &mut dyn BatchSink, counters: &Counters, chunk: Chunk<'_>) {
     let n = chunk.len() as u64;
     match sink.export(chunk) {
@@ -173,14 +195,14 @@ mod tests {
 
     #[test]
     fn the_worker_exports_taken_records_in_order_in_chunks_of_the_batch_size() {
-        let q = Arc::new(Queue::new(100, 3));
+        let q = Arc::new(super::super::queue::tests::queue(100, 3));
         let counters = Arc::new(Counters::default());
         for k in 0..7 {
             let mut slot = record();
             if let Some(r) = slot.as_mut() {
                 r.name = format!("s{k}").into();
             }
-            assert!(q.push_from(&mut slot));
+            assert_eq!(q.push_from(&mut slot), super::super::queue::Pushed::Queued);
         }
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Box::new(Recorder(Arc::clone(&seen)));
@@ -197,7 +219,10 @@ mod tests {
             vec![vec!["s0", "s1", "s2"], vec!["s3", "s4", "s5"], vec!["s6"],]
         );
         assert_eq!(counters.snapshot().spans_exported, 7);
-        assert!(q.shutdown(Duration::from_secs(10)));
+        assert_eq!(
+            q.shutdown(Duration::from_secs(10)),
+            super::super::queue::Stopped::InTime
+        );
         worker.join().unwrap();
     }
 }

@@ -134,11 +134,13 @@ class TracerProvider(trace.TracerProvider):
         return self._native.force_flush(max(0, int(timeout_millis)))
 
     def shutdown(self, timeout_millis: Optional[int] = None) -> None:
-        """Exports what is queued and stops; afterwards spans are no-ops. Waits at most
-        ``timeout_millis`` (default: ``OTEL_BSP_EXPORT_TIMEOUT``) with the GIL released. A second
-        call does nothing."""
+        """Exports what is queued and stops; afterwards spans are no-ops. Everything is done
+        within ``timeout_millis`` (default: the core's exit bound, ``OTEL_EXPORTER_OTLP_TIMEOUT``
+        or ``OTEL_BSP_EXPORT_TIMEOUT`` if smaller) plus at most 0.4 s, with the GIL released:
+        what the back end did not take by then is counted as dropped in :meth:`stats`. A back
+        end that refuses connections is not retried. A second call does nothing."""
         if timeout_millis is None:
-            timeout_millis = self._native.export_timeout_millis
+            timeout_millis = self._native.exit_timeout_millis
         try:
             self._native.shutdown(max(0, int(timeout_millis)))
         except AlreadyShutdownError:
@@ -211,11 +213,12 @@ def stats() -> Dict[str, int]:
 
 
 def _shutdown_all() -> None:
-    """Exit hook: flushes and stops every live provider, all within the longest
-    ``OTEL_BSP_EXPORT_TIMEOUT`` of them, then stops routing core diagnostics to ``logging``."""
+    """Exit hook: flushes and stops every live provider, all within the longest exit bound of
+    them (the core's ``exit_timeout``: ``OTEL_EXPORTER_OTLP_TIMEOUT``, or
+    ``OTEL_BSP_EXPORT_TIMEOUT`` if smaller), then stops routing core diagnostics to ``logging``."""
     providers = [p for p in list(_providers) if not p.is_shutdown()]
     if providers:
-        budget_ms = max(p.export_timeout_millis for p in providers)
+        budget_ms = max(p.exit_timeout_millis for p in providers)
         deadline = time.monotonic() + budget_ms / 1000.0
         for p in providers:
             left = max(0, int((deadline - time.monotonic()) * 1000))

@@ -991,7 +991,14 @@ mod tests {
 
     #[test]
     fn redaction_applies_to_spans_events_and_links() {
-        let mut r = full_record(1, 0, SpanKind::Server, Status::Unset);
+        let mut r = full_record(
+            1,
+            0,
+            SpanKind::Server,
+            Status::Error("card 5500-0000-0000-0004 declined".into()),
+        );
+        r.name = "GET /users/bob@example.org".into();
+        r.events[0].name = "mailed ann@example.net".into();
         r.attributes
             .push(KeyValue::new("user.email", "jane@example.com"));
         r.attributes.push(KeyValue::new("user.id", 42i64));
@@ -1016,6 +1023,12 @@ mod tests {
         assert!(!text.contains("4111 1111"), "{text}");
         assert!(!text.contains("123-45-6789"), "{text}");
         assert!(text.contains("sha256:"), "{text}");
+        // Free text too: the span name, an event name, the status description.
+        assert!(!text.contains("bob@example.org"), "{text}");
+        assert!(!text.contains("ann@example.net"), "{text}");
+        assert!(!text.contains("5500-0000"), "{text}");
+        assert!(text.contains("GET /users/[REDACTED:email]"), "{text}");
+        assert!(text.contains("card [REDACTED:card] declined"), "{text}");
     }
 
     #[test]

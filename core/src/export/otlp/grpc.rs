@@ -116,6 +116,7 @@ impl GrpcTransport {
             return Attempt::Retry {
                 after: None,
                 why: format!("gRPC channel not ready: {e}"),
+                answered: false,
             };
         }
         let mut req = tonic::Request::new(body);
@@ -140,14 +141,25 @@ fn classify_grpc(status: &tonic::Status) -> Attempt {
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
     let why = format!("gRPC {:?}: {}", status.code(), status.message());
+    // A status made on this side from a transport error (refused, reset, TLS, timeout) carries
+    // that error as its source; one the server sent does not.
+    let answered = std::error::Error::source(status).is_none();
     match status.code() {
         Code::Unavailable
         | Code::Cancelled
         | Code::DeadlineExceeded
         | Code::Aborted
         | Code::OutOfRange
-        | Code::DataLoss => Attempt::Retry { after: delay, why },
-        Code::ResourceExhausted if delay.is_some() => Attempt::Retry { after: delay, why },
+        | Code::DataLoss => Attempt::Retry {
+            after: delay,
+            why,
+            answered,
+        },
+        Code::ResourceExhausted if delay.is_some() => Attempt::Retry {
+            after: delay,
+            why,
+            answered,
+        },
         _ => Attempt::Fail(why),
     }
 }
@@ -240,7 +252,8 @@ mod tests {
             classify_grpc(&throttled),
             Attempt::Retry {
                 after: Some(Duration::from_millis(1500)),
-                why: "gRPC ResourceExhausted: slow down".into()
+                why: "gRPC ResourceExhausted: slow down".into(),
+                answered: true,
             }
         );
     }

@@ -112,6 +112,7 @@ impl HttpTransport {
                 return Attempt::Retry {
                     after: None,
                     why: format!("HTTP request failed: {e}"),
+                    answered: false,
                 }
             }
         };
@@ -138,6 +139,7 @@ impl HttpTransport {
             429 | 502 | 503 | 504 => Attempt::Retry {
                 after: retry_after,
                 why,
+                answered: true,
             },
             _ => Attempt::Fail(why),
         }

@@ -8,8 +8,10 @@
 //! encodes the next, so encoding overlaps network I/O. Each request is retried on the OTLP
 //! specification's retryable responses with exponential back-off and jitter, or after the
 //! delay the server asks for, all within the export timeout; its outcome is counted when it is
-//! known (`spans_exported` only for accepted spans). A flush or shutdown waits for every
-//! request in flight, bounded by that timeout. While the back end is down, memory is bounded
+//! known (`spans_exported` only for accepted spans). A flush waits for every request in
+//! flight, bounded by that timeout. A shutdown bounds everything by its own deadline
+//! ([`crate::export::drain`]): what is not delivered by then is counted as dropped, and a back
+//! end that does not answer is not retried. While the back end is down, memory is bounded
 //! by the queue, the batch thread's taken swap and `MAX_IN_FLIGHT` encoded requests.
 
 mod encode;
@@ -22,6 +24,7 @@ pub(crate) use http::install_crypto_provider;
 
 use crate::config::{OtlpConfig, Protocol};
 use crate::error::{Error, Result};
+use crate::export::drain::Drain;
 use crate::export::redaction::Redactor;
 use crate::export::{BatchSink, Chunk, Exported};
 use crate::stats::Counters;
@@ -126,6 +129,60 @@ pub(crate) struct OtlpSink {
     size_hint: usize,
     /// OTLP/JSON: batches go out as proto structs (see [`Encoder::request_structs`]).
     json: bool,
+    /// The shutdown's deadline, once one began.
+    drain: Arc<Drain>,
+}
+
+/// How long after the shutdown's deadline the batch thread waits for requests that are
+/// ending to report, and for the runtime to stop. Both are quick: every request gives up by
+/// the deadline itself.
+const AFTER_DEADLINE: Duration = Duration::from_millis(100);
+
+/// The spans of one request in flight: counted when its outcome is known, or as dropped if
+/// the request is abandoned (its task dropped when the runtime stops at shutdown).
+struct InFlight {
+    n: u64,
+    counters: Arc<Counters>,
+    drain: Arc<Drain>,
+    reported: bool,
+}
+
+impl InFlight {
+    fn report(mut self, result: std::result::Result<(u64, String), String>) {
+        self.reported = true;
+        let (n, counters) = (self.n, &self.counters);
+        match result {
+            Ok((0, _)) => counters.report_export(n, Ok(())),
+            Ok((rejected, message)) => {
+                let rejected = rejected.min(n);
+                counters.report_export(n - rejected, Ok(()));
+                counters
+                    .dropped_export_failed
+                    .0
+                    .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
+                crate::diag::emit_once(
+                    crate::diag::Level::Warn,
+                    "export-partial-success",
+                    &format!(
+                        "the back end rejected {rejected} of {n} spans (counted in stats().dropped_export_failed; further partial successes are not logged): {message}"
+                    ),
+                );
+            }
+            Err(why) => counters.report_export(n, Err(why)),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.reported {
+            self.drain.cut();
+            self.counters.report_export(
+                self.n,
+                Err("the exporter stopped before the back end answered".into()),
+            );
+        }
+    }
 }
 
 impl OtlpSink {
@@ -138,6 +195,7 @@ impl OtlpSink {
         value_length_limit: Option<usize>,
         redactor: Option<Redactor>,
         export_timeout: Duration,
+        drain: Arc<Drain>,
     ) -> Result<OtlpSink> {
         let runtime = crate::export::runtime()?;
         let transport = {
@@ -156,25 +214,68 @@ impl OtlpSink {
             export_timeout: export_timeout.max(otlp.timeout),
             size_hint: 0,
             json: otlp.protocol == Protocol::HttpJson,
+            drain,
         })
     }
 
-    /// Waits until no request is in flight, bounded by one export timeout.
+    /// Waits until no request is in flight: by the shutdown's deadline (and a moment for the
+    /// requests to report) once one began, otherwise within one export timeout.
     fn wait_idle(&self) {
         let Some(rt) = self.runtime.as_ref() else {
             return;
         };
         let sem = Arc::clone(&self.in_flight);
-        let bound = self
-            .export_timeout
-            .saturating_add(Duration::from_millis(500));
+        let until = match self.drain.deadline() {
+            Some(d) => d + AFTER_DEADLINE,
+            None => far(
+                Instant::now(),
+                self.export_timeout + Duration::from_millis(500),
+            ),
+        };
         rt.block_on(async move {
             if let Ok(Ok(all)) =
-                tokio::time::timeout(bound, sem.acquire_many(MAX_IN_FLIGHT as u32)).await
+                tokio::time::timeout_at(until.into(), sem.acquire_many(MAX_IN_FLIGHT as u32)).await
             {
                 drop(all);
             }
         });
+    }
+}
+
+/// `from + by`, or a year from now when that does not fit (a timeout too large to add is as
+/// good as none).
+fn far(from: Instant, by: Duration) -> Instant {
+    from.checked_add(by)
+        .unwrap_or_else(|| from + Duration::from_secs(86_400 * 365))
+}
+
+/// A free request slot: at once, or when a request ends — but never after the shutdown's
+/// deadline (then `Err`).
+async fn slot(
+    sem: Arc<tokio::sync::Semaphore>,
+    drain: &Drain,
+) -> std::result::Result<tokio::sync::OwnedSemaphorePermit, String> {
+    let closed = |_| "the exporter was shut down".to_string();
+    let by_deadline = |d: Instant, sem: Arc<tokio::sync::Semaphore>| async move {
+        match tokio::time::timeout_at(d.into(), sem.acquire_owned()).await {
+            Ok(p) => p.map_err(closed),
+            Err(_) => {
+                drain.cut();
+                Err(
+                    "not sent: the shutdown deadline passed while earlier requests were in flight"
+                        .to_string(),
+                )
+            }
+        }
+    };
+    let mut rx = drain.watch();
+    if let Some(d) = *rx.borrow_and_update() {
+        return by_deadline(d, sem).await;
+    }
+    let acquire = Arc::clone(&sem).acquire_owned();
+    tokio::select! {
+        p = acquire => p.map_err(closed),
+        d = crate::export::drain::started(&mut rx) => by_deadline(d, sem).await,
     }
 }
 
@@ -195,22 +296,22 @@ impl BatchSink for OtlpSink {
         if n == 0 {
             return Ok(Exported::Done);
         }
-        // A free slot, or wait (bounded: every request ends by its deadline) for one.
+        // A free slot, or wait for one (bounded: every request ends by its deadline, and by
+        // the shutdown's once one began).
         let permit = match Arc::clone(&self.in_flight).try_acquire_owned() {
             Ok(p) => p,
-            Err(_) => {
-                let sem = Arc::clone(&self.in_flight);
-                rt.block_on(sem.acquire_owned())
-                    .map_err(|_| "the exporter was shut down".to_string())?
-            }
+            Err(_) => rt.block_on(slot(Arc::clone(&self.in_flight), &self.drain))?,
         };
         let transport = Arc::clone(&self.transport);
-        let counters = Arc::clone(&self.counters);
         let attempt_timeout = self.attempt_timeout;
-        // A timeout too large to add is as good as none.
-        let deadline = Instant::now()
-            .checked_add(self.export_timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        let deadline = far(Instant::now(), self.export_timeout);
+        let drain = Arc::clone(&self.drain);
+        let pending = InFlight {
+            n,
+            counters: Arc::clone(&self.counters),
+            drain: Arc::clone(&self.drain),
+            reported: false,
+        };
         rt.spawn(async move {
             let result = match transport.body(payload) {
                 Ok(body) => {
@@ -218,30 +319,13 @@ impl BatchSink for OtlpSink {
                         || transport.attempt(body.clone()),
                         attempt_timeout,
                         deadline,
+                        &drain,
                     )
                     .await
                 }
                 Err(e) => Err(e),
             };
-            match result {
-                Ok((0, _)) => counters.report_export(n, Ok(())),
-                Ok((rejected, message)) => {
-                    let rejected = rejected.min(n);
-                    counters.report_export(n - rejected, Ok(()));
-                    counters
-                        .dropped_export_failed
-                        .0
-                        .fetch_add(rejected, std::sync::atomic::Ordering::Relaxed);
-                    crate::diag::emit_once(
-                        crate::diag::Level::Warn,
-                        "export-partial-success",
-                        &format!(
-                            "the back end rejected {rejected} of {n} spans (counted in stats().dropped_export_failed; further partial successes are not logged): {message}"
-                        ),
-                    );
-                }
-                Err(why) => counters.report_export(n, Err(why)),
-            }
+            pending.report(result);
             drop(permit);
         });
         Ok(Exported::InFlight)
@@ -254,8 +338,9 @@ impl BatchSink for OtlpSink {
     fn shutdown(&mut self) {
         self.wait_idle();
         if let Some(rt) = self.runtime.take() {
-            // Bounded: a hung request cannot keep the batch thread from finishing.
-            rt.shutdown_timeout(Duration::from_secs(1));
+            // Bounded: a hung request cannot keep the batch thread from finishing. A request
+            // still running is dropped here, and its spans counted as dropped (`InFlight`).
+            rt.shutdown_timeout(AFTER_DEADLINE);
         }
     }
 }

@@ -1,9 +1,13 @@
 //! Retrying a request the way the OTLP specification asks: on the retryable responses only,
 //! with exponential back-off and jitter (or after the delay the server asks for), every
-//! attempt and all of them together bounded by the export deadline.
+//! attempt and all of them together bounded by the export deadline — and, once a shutdown
+//! began, by its deadline ([`crate::export::drain`]): then only a back end that answered
+//! "retry" is retried, and only when the wait fits.
 
+use crate::export::drain::{self, Drain};
 use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// First back-off delay; doubled per retry up to [`MAX_BACKOFF`], plus up to half of it as
 /// jitter.
@@ -19,6 +23,10 @@ pub(super) enum Attempt {
     Retry {
         after: Option<Duration>,
         why: String,
+        /// The back end answered (a retryable status). `false`: no answer at all — refused,
+        /// reset, unreachable, a TLS failure, nothing within the attempt's time — which is
+        /// not retried once a shutdown began.
+        answered: bool,
     },
     /// Permanent failure.
     Fail(String),
@@ -88,34 +96,54 @@ fn jitter(max: Duration) -> Duration {
 }
 
 /// Sends one request until it is accepted, fails permanently, or the next attempt could not
-/// finish before `deadline`. Each attempt is bounded by `attempt_timeout`.
+/// finish before `deadline` (or the shutdown's deadline, once `drain` says one began; what
+/// that deadline stops is noted with [`Drain::cut`]). Each attempt is bounded by
+/// `attempt_timeout`.
 pub(super) async fn deliver<F, A>(
     mut attempt: F,
     attempt_timeout: Duration,
     deadline: Instant,
+    shutdown: &Drain,
 ) -> std::result::Result<(u64, String), String>
 where
     F: FnMut() -> A,
     A: Future<Output = Attempt>,
 {
+    let mut drain = shutdown.watch();
     let mut backoff = INITIAL_BACKOFF;
     loop {
+        let draining = *drain.borrow_and_update();
+        let deadline = draining.map_or(deadline, |d| d.min(deadline));
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err("the export timeout elapsed".into());
+            return Err(if draining.is_some() {
+                shutdown.cut();
+                "not delivered by the shutdown deadline".into()
+            } else {
+                "the export timeout elapsed".into()
+            });
         }
         let limit = attempt_timeout.min(remaining);
-        let outcome = match tokio::time::timeout(limit, attempt()).await {
-            Ok(a) => a,
-            Err(_) => Attempt::Retry {
-                after: None,
-                why: format!("no answer within {limit:?}"),
-            },
-        };
+        let (outcome, cut) = bounded(attempt(), Instant::now() + limit, &mut drain).await;
+        if cut {
+            shutdown.cut();
+            return Err("not answered by the shutdown deadline".into());
+        }
         match outcome {
             Attempt::Accepted { rejected, message } => return Ok((rejected, message)),
             Attempt::Fail(why) => return Err(why),
-            Attempt::Retry { after, why } => {
+            Attempt::Retry {
+                after,
+                why,
+                answered,
+            } => {
+                let draining = *drain.borrow_and_update();
+                if draining.is_some() && !answered {
+                    return Err(format!(
+                        "{why} (not retried: shutting down, and the back end did not answer)"
+                    ));
+                }
+                let deadline = draining.map_or(deadline, |d| d.min(deadline));
                 // The server's delay when it gave one, but never less than the back-off (a
                 // `Retry-After: 0` must not turn into a tight loop).
                 let own = backoff + jitter(backoff / 2);
@@ -125,12 +153,72 @@ where
                     .checked_add(wait)
                     .is_none_or(|resume| resume >= deadline)
                 {
+                    if draining.is_some() {
+                        shutdown.cut();
+                    }
                     return Err(format!(
-                        "{why} (not retried: the export timeout ends within the {wait:?} wait)"
+                        "{why} (not retried: the {} ends within the {wait:?} wait)",
+                        if draining.is_some() {
+                            "shutdown deadline"
+                        } else {
+                            "export timeout"
+                        }
                     ));
                 }
-                tokio::time::sleep(wait).await;
+                if draining.is_some() {
+                    tokio::time::sleep(wait).await;
+                } else {
+                    // A shutdown that begins during the wait ends it: one last attempt at once.
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = drain::started(&mut drain) => {}
+                    }
+                }
             }
+        }
+    }
+}
+
+/// Runs one attempt until `until`, or the shutdown's deadline if one begins earlier; `true`
+/// when the shutdown's deadline cut it.
+async fn bounded<A>(
+    attempt: A,
+    until: Instant,
+    drain: &mut watch::Receiver<Option<Instant>>,
+) -> (Attempt, bool)
+where
+    A: Future<Output = Attempt>,
+{
+    let started = Instant::now();
+    let mut until = until;
+    let mut by_shutdown = drain.borrow().is_some_and(|d| d <= until);
+    if by_shutdown {
+        until = drain.borrow().unwrap_or(until);
+    }
+    let mut attempt = std::pin::pin!(attempt);
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            a = &mut attempt => return (a, false),
+            () = tokio::time::sleep_until(until.into()) => {
+                let a = Attempt::Retry {
+                    after: None,
+                    why: format!("no answer within {:?}", until.saturating_duration_since(started)),
+                    answered: false,
+                };
+                return (a, by_shutdown);
+            }
+            changed = drain.changed(), if watching => match changed {
+                Ok(()) => {
+                    if let Some(d) = *drain.borrow_and_update() {
+                        if d <= until {
+                            until = d;
+                            by_shutdown = true;
+                        }
+                    }
+                }
+                Err(_) => watching = false,
+            },
         }
     }
 }

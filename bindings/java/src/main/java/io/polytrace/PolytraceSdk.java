@@ -63,8 +63,10 @@ public final class PolytraceSdk implements OpenTelemetry, Closeable {
   }
 
   /**
-   * Exports what is queued and stops, waiting at most the configured export timeout ({@code
-   * OTEL_BSP_EXPORT_TIMEOUT}, 30 s by default). Later calls do nothing.
+   * Exports what is queued and stops, all within the core's exit bound (the OTLP timeout, {@code
+   * OTEL_EXPORTER_OTLP_TIMEOUT}, 10 s by default, or {@code OTEL_BSP_EXPORT_TIMEOUT} if smaller)
+   * plus at most 0.4 s; what the back end did not take by then is counted as dropped, and a back
+   * end that refuses connections is not retried. Later calls do nothing.
    */
   public void shutdown() {
     shutdown(null);
@@ -130,7 +132,10 @@ public final class PolytraceSdk implements OpenTelemetry, Closeable {
     }
   }
 
-  /** The shutdown hook: bounded by the export timeout even when the back end is down. */
+  /**
+   * The shutdown hook: bounded by the core's exit bound (the OTLP timeout, or {@code
+   * OTEL_BSP_EXPORT_TIMEOUT} if smaller) even when the back end is down or hangs.
+   */
   private void exit() {
     try {
       pipeline.shutdown(-1);

@@ -54,10 +54,16 @@ final class TestSupport {
     private final StringBuilder stderr = new StringBuilder();
 
     Receiver() throws IOException, InterruptedException {
+      this(List.of());
+    }
+
+    /** With more {@code polytrace receive} arguments; {@code --tls-cert} makes it serve https. */
+    Receiver(List<String> extra) throws IOException, InterruptedException {
       Path dir = Files.createTempDirectory("polytrace-java-recv-");
       file = dir.resolve("received.jsonl");
-      process =
-          new ProcessBuilder(
+      List<String> cmd =
+          new ArrayList<>(
+              List.of(
                   cli().toString(),
                   "receive",
                   "--grpc",
@@ -65,9 +71,10 @@ final class TestSupport {
                   "--http",
                   "127.0.0.1:0",
                   "--out",
-                  file.toString())
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
+                  file.toString()));
+      cmd.addAll(extra);
+      String scheme = extra.contains("--tls-cert") ? "https://" : "http://";
+      process = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       BufferedReader err =
           new BufferedReader(
               new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
@@ -80,8 +87,8 @@ final class TestSupport {
         stderr.append(line).append('\n');
         Matcher m = listening.matcher(line);
         if (m.find()) {
-          g = "http://" + m.group(1);
-          h = "http://" + m.group(2);
+          g = scheme + m.group(1);
+          h = scheme + m.group(2);
           break;
         }
       }
