@@ -243,7 +243,11 @@ class Kafka:
         ]
 
     def format(self) -> None:
-        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # As Kafka's own Uuid.randomUuid: an id starting with '-' would be read as an option
+        # ("argument --cluster-id/-t: expected one argument": one id in 64 starts so).
+        cluster = "-"
+        while cluster.startswith("-"):
+            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         out = subprocess.run(
             self.java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self.config)),
             env=self.env,
