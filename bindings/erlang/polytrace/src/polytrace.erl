@@ -69,7 +69,8 @@
     tracer => tracer()
 }.
 
-%% Flush and shutdown wait at most this long (the core bounds its own export attempts too).
+%% force_flush/0 waits at most this long (the core bounds its own export attempts too);
+%% shutdown/0 waits the core's exit bound.
 -define(WAIT_MS, 30000).
 
 -define(BADARG(Args, Position, Why), badarg(?FUNCTION_NAME, Args, Position, Why)).
@@ -114,13 +115,15 @@ force_flush() ->
         #polytrace_state{provider = P} -> polytrace_nif:force_flush(P, ?WAIT_MS)
     end.
 
-%% @doc Exports what is queued and stops the pipeline; later span calls are no-ops until
-%% start/0,1.
+%% @doc Exports what is queued and stops the pipeline, within the core's exit bound (the OTLP
+%% timeout, OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default, or OTEL_BSP_EXPORT_TIMEOUT if
+%% smaller; docs/reliability.md) even when the back end is down; what it did not take is
+%% counted as dropped. Later span calls are no-ops until start/0,1.
 -spec shutdown() -> ok | {error, term()}.
 shutdown() ->
     case whereis(polytrace_server) of
         undefined -> ok;
-        _ -> polytrace_server:stop_provider(?WAIT_MS)
+        _ -> polytrace_server:stop_provider(exit_bound)
     end.
 
 %% @doc The pipeline's counters (all zero before start/0,1).

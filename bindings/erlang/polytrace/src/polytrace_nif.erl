@@ -23,6 +23,7 @@
     extract/2,
     force_flush/2,
     shutdown/2,
+    exit_timeout_ms/1,
     stats/1,
     effective_config/1,
     set_diag_pid/1
@@ -94,6 +95,7 @@ inject(_Provider, _SpanCtx, _Baggage) -> ?STUB.
 extract(_Provider, _Carrier) -> ?STUB.
 force_flush(_Provider, _TimeoutMs) -> ?STUB.
 shutdown(_Provider, _TimeoutMs) -> ?STUB.
+exit_timeout_ms(_Provider) -> ?STUB.
 stats(_Provider) -> ?STUB.
 effective_config(_Provider) -> ?STUB.
 set_diag_pid(_Pid) -> ?STUB.

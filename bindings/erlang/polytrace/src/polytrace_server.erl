@@ -20,7 +20,7 @@ start_provider(Config) ->
     gen_server:call(?MODULE, {start, Config}, infinity).
 
 %% @doc Flushes and stops the pipeline, waiting at most TimeoutMs for the export.
--spec stop_provider(non_neg_integer()) -> ok | {error, term()}.
+-spec stop_provider(non_neg_integer() | exit_bound) -> ok | {error, term()}.
 stop_provider(TimeoutMs) ->
     gen_server:call(?MODULE, {stop, TimeoutMs}, infinity).
 
@@ -62,21 +62,27 @@ handle_info(_Msg, S) ->
     {noreply, S}.
 
 terminate(_Reason, #{running := true}) ->
-    _ = stop(30000),
+    _ = stop(exit_bound),
     polytrace_nif:set_diag_pid(undefined),
     ok;
 terminate(_Reason, _S) ->
     polytrace_nif:set_diag_pid(undefined),
     ok.
 
-%% Shuts the pipeline down (on a dirty I/O scheduler) and publishes the no-op start plan, so
-%% later spans are no-ops; stats/0 keeps reading the final counters.
+%% Shuts the pipeline down (on a dirty I/O scheduler) within TimeoutMs, or within the core's
+%% exit bound for exit_bound (shutdown/0, the application's stop), and publishes the no-op
+%% start plan, so later spans are no-ops; stats/0 keeps reading the final counters.
 stop(TimeoutMs) ->
     case persistent_term:get(?STATE_KEY, undefined) of
         undefined ->
             ok;
         #polytrace_state{provider = P} = State ->
-            R = polytrace_nif:shutdown(P, TimeoutMs),
+            Ms =
+                case TimeoutMs of
+                    exit_bound -> polytrace_nif:exit_timeout_ms(P);
+                    _ -> TimeoutMs
+                end,
+            R = polytrace_nif:shutdown(P, Ms),
             persistent_term:put(?STATE_KEY, State#polytrace_state{plan = polytrace_nif:plan(P)}),
             R
     end.

@@ -113,3 +113,43 @@ grpc_export_test_() ->
             polytrace_test_util:receiver_stop(Receiver)
         end
     end}.
+
+%% shutdown/0 with a back end that accepts connections and never answers returns within the
+%% core's exit bound (here the OTLP timeout, 1 s) plus 0.5 s — not the 30 s a fixed wait allowed
+%% — and every ended span is either exported or counted as dropped (docs/reliability.md).
+exit_bound_test_() ->
+    {timeout, 60, fun() ->
+        {ok, _} = application:ensure_all_started(polytrace),
+        {ok, Listen} = gen_tcp:listen(0, [binary, {ip, {127, 0, 0, 1}}, {active, false}]),
+        {ok, Port} = inet:port(Listen),
+        Silent = spawn_link(fun() -> hold(Listen, []) end),
+        try
+            polytrace_test_util:restart(#{
+                endpoint => iolist_to_binary(io_lib:format("http://127.0.0.1:~b", [Port])),
+                timeout => 1000,
+                schedule_delay => 50
+            }),
+            [polytrace:with_span(<<"unsent">>, #{}, fun() -> ok end) || _ <- lists:seq(1, 3000)],
+            T0 = erlang:monotonic_time(millisecond),
+            Result = polytrace:shutdown(),
+            Took = erlang:monotonic_time(millisecond) - T0,
+            ?debugFmt("shutdown with a silent back end: ~p in ~b ms", [Result, Took]),
+            ?assert(Took < 1500, {took_ms, Took}),
+            #{spans_ended := Ended, spans_exported := Exported, spans_dropped := Dropped} =
+                polytrace:stats(),
+            ?assertEqual(3000, Ended),
+            ?assertEqual(Ended, Exported + Dropped),
+            ?assert(Dropped > 0)
+        after
+            unlink(Silent),
+            exit(Silent, kill),
+            gen_tcp:close(Listen)
+        end
+    end}.
+
+%% Accepts connections and keeps them open without reading or answering.
+hold(Listen, Held) ->
+    case gen_tcp:accept(Listen) of
+        {ok, Socket} -> hold(Listen, [Socket | Held]);
+        {error, _} -> ok
+    end.

@@ -298,6 +298,18 @@ fn shutdown<'a>(env: Env<'a>, provider: Term<'a>, timeout_ms: u64) -> NifResult<
     })
 }
 
+/// The core's exit bound in milliseconds (`Provider::exit_timeout`: the OTLP timeout, or
+/// `OTEL_BSP_EXPORT_TIMEOUT` if smaller): how long `shutdown/0` and the application's stop
+/// wait, the same bound as every binding's exit.
+#[rustler::nif]
+fn exit_timeout_ms<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
+    guard(env, || {
+        let p = provider_of(provider)?;
+        let ms = u64::try_from(p.provider.exit_timeout().as_millis()).unwrap_or(u64::MAX);
+        Ok(ms.encode(env))
+    })
+}
+
 /// The pipeline's counters, a map.
 #[rustler::nif]
 fn stats<'a>(env: Env<'a>, provider: Term<'a>) -> NifResult<Term<'a>> {
