@@ -1,4 +1,6 @@
-# polytrace — the two commands:
+# polytrace — the commands:
+#   make demo         the polyglot demo: five services in four languages, one trace per order
+#                     (PIPELINE=full: through the Collector, Kafka and Jaeger)
 #   make quickstart   trace something real, receive it on an embedded OTLP receiver, show it
 #   make test         everything CI runs
 SHELL := /bin/bash
@@ -9,12 +11,15 @@ export GOCACHE ?= $(GOPATH)/cache
 export GOFLAGS ?= -mod=mod
 export PATH := $(GOPATH)/bin:$(PATH)
 
-.PHONY: quickstart test setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e bench fmt
+.PHONY: demo quickstart test setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e demo-test bench fmt
+
+demo:
+	bash examples/polyglot-demo/run.sh
 
 quickstart:
 	bash scripts/quickstart.sh
 
-test: setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e
+test: setup lint rust-test c-test python-test node-test java-test erlang-test fuzz-test e2e demo-test
 
 setup:
 	bash scripts/setup.sh
@@ -48,6 +53,9 @@ fuzz-test:
 
 e2e:
 	bash tests/e2e/run.sh
+
+demo-test:
+	bash tests/e2e/demo.sh
 
 bench:
 	cargo bench -p polytrace-core --bench spans

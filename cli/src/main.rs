@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod receive;
+mod svg;
 mod view;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -110,6 +111,10 @@ pub(crate) struct ViewArgs {
     /// Colour the output.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorChoice,
+    /// Also draw the shown traces as an SVG waterfall into FILE: services coloured, errors
+    /// marked, calls and messaging hops between services drawn.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<PathBuf>,
 }
 
 /// `4317`, `localhost:4317`, `127.0.0.1:4317`, `[::1]:4317`.

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::process::ExitCode;
 
+use polytrace_receiver::opentelemetry_proto::tonic::common::v1::any_value::Value;
 use polytrace_receiver::request_from_json;
 
 use crate::{ColorChoice, ViewArgs};
@@ -24,19 +25,27 @@ const NAME_MAX: usize = 60;
 /// One span, reduced to what the waterfall shows.
 #[derive(Debug, Clone)]
 pub(crate) struct SpanRow {
-    span_id: Vec<u8>,
-    parent_id: Vec<u8>,
-    name: String,
-    service: String,
-    kind: i32,
-    start: u64,
-    end: u64,
+    pub(crate) span_id: Vec<u8>,
+    pub(crate) parent_id: Vec<u8>,
+    pub(crate) name: String,
+    pub(crate) service: String,
+    pub(crate) kind: i32,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
     /// `Some(message)` when the status code is ERROR (2).
-    error: Option<String>,
+    pub(crate) error: Option<String>,
+    /// The `messaging.system` attribute (`kafka`, `mqtt`, ...): a hop through a broker.
+    pub(crate) messaging: Option<String>,
+    /// The span's flags say its parent is remote (OTLP `SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE` and
+    /// `SPAN_FLAGS_CONTEXT_IS_REMOTE`): a parent outside this file is expected, not lost.
+    pub(crate) remote_parent: bool,
 }
 
+/// OTLP span flags: the parent's is-remote bit is known (0x100) and set (0x200).
+const PARENT_IS_REMOTE: u32 = 0x300;
+
 impl SpanRow {
-    fn duration(&self) -> u64 {
+    pub(crate) fn duration(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
 }
@@ -44,16 +53,16 @@ impl SpanRow {
 /// The spans of one trace id, in file order.
 #[derive(Debug)]
 pub(crate) struct Trace {
-    id: Vec<u8>,
-    spans: Vec<SpanRow>,
+    pub(crate) id: Vec<u8>,
+    pub(crate) spans: Vec<SpanRow>,
 }
 
 impl Trace {
-    fn start(&self) -> u64 {
+    pub(crate) fn start(&self) -> u64 {
         self.spans.iter().map(|s| s.start).min().unwrap_or(0)
     }
 
-    fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.spans
             .iter()
             .map(|s| s.end.max(s.start))
@@ -69,7 +78,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn kind_name(kind: i32) -> &'static str {
+pub(crate) fn kind_name(kind: i32) -> &'static str {
     match kind {
         1 => "internal",
         2 => "server",
@@ -129,6 +138,15 @@ pub(crate) fn load(
                     .as_ref()
                     .filter(|s| s.code == 2)
                     .map(|s| s.message.clone());
+                let messaging = span
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key == "messaging.system")
+                    .and_then(|kv| kv.value.as_ref())
+                    .and_then(|v| match &v.value {
+                        Some(Value::StringValue(s)) => Some(s.clone()),
+                        _ => None,
+                    });
                 let row = SpanRow {
                     span_id: span.span_id,
                     parent_id: span.parent_span_id,
@@ -138,6 +156,8 @@ pub(crate) fn load(
                     start: span.start_time_unix_nano,
                     end: span.end_time_unix_nano,
                     error,
+                    messaging,
+                    remote_parent: span.flags & PARENT_IS_REMOTE == PARENT_IS_REMOTE,
                 };
                 let index = *by_id.entry(span.trace_id.clone()).or_insert_with(|| {
                     traces.push(Trace {
@@ -157,10 +177,10 @@ pub(crate) fn load(
 /// A span's place in the waterfall.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Placed {
-    index: usize,
-    depth: usize,
+    pub(crate) index: usize,
+    pub(crate) depth: usize,
     /// Why a span is at top level although it has a parent.
-    orphan: Option<String>,
+    pub(crate) orphan: Option<String>,
 }
 
 /// Orders the spans of a trace depth-first, children under parents, siblings
@@ -182,6 +202,7 @@ pub(crate) fn layout(spans: &[SpanRow]) -> Vec<Placed> {
             match first.get(s.parent_id.as_slice()) {
                 Some(&p) if p != i => children[p].push(i),
                 Some(_) => roots.push((i, Some("span is its own parent".into()))),
+                None if s.remote_parent => roots.push((i, None)),
                 None => roots.push((i, Some(format!("parent {} not in file", hex(&s.parent_id))))),
             }
         }
@@ -269,7 +290,7 @@ impl Style {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -361,6 +382,10 @@ pub(crate) fn render(trace: &Trace, color: bool, out: &mut dyn Write) -> io::Res
             };
             line.push_str(&format!(" {}", style.paint("1;31", &marker)));
         }
+        if p.orphan.is_none() && p.depth == 0 && s.remote_parent && !s.parent_id.is_empty() {
+            let note = format!("↖ continues remote parent {}", hex(&s.parent_id));
+            line.push_str(&format!(" {}", style.paint("2", &note)));
+        }
         if let Some(why) = &p.orphan {
             line.push_str(&format!(
                 " {}",
@@ -421,6 +446,13 @@ pub(crate) fn run(args: &ViewArgs) -> Result<ExitCode, String> {
         Err(e) => return Err(format!("writing output: {e}")),
     }
 
+    if let Some(path) = &args.svg {
+        let mut picture = Vec::new();
+        crate::svg::render(&shown, &mut picture).map_err(|e| format!("drawing the SVG: {e}"))?;
+        std::fs::write(path, picture)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+
     let span_total: usize = shown.iter().map(|t| t.spans.len()).sum();
     let skipped_note = match skipped {
         0 => String::new(),
@@ -457,6 +489,8 @@ mod tests {
             start,
             end,
             error: None,
+            messaging: None,
+            remote_parent: false,
         }
     }
 
@@ -485,6 +519,37 @@ mod tests {
                 ("s3".into(), 1, false),
                 ("s5".into(), 0, true),
             ]
+        );
+    }
+
+    #[test]
+    fn a_remote_parent_outside_the_file_is_no_orphan() {
+        let mut continued = span(1, 9, 0, 10);
+        continued.remote_parent = true;
+        let lost = span(2, 8, 1, 2);
+        let spans = [continued, lost];
+        assert_eq!(
+            shape(&spans),
+            [("s1".into(), 0, false), ("s2".into(), 0, true)]
+        );
+        let mut out = Vec::new();
+        render(
+            &Trace {
+                id: vec![1; 16],
+                spans: spans.to_vec(),
+            },
+            false,
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("↖ continues remote parent 0909090909090909"),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠ orphan: parent 0808080808080808 not in file"),
+            "{text}"
         );
     }
 

@@ -365,3 +365,60 @@ fn bad_files_are_errors_not_panics() {
     let out = polytrace(&["view"], &[]);
     assert_eq!(out.status.code(), Some(2), "usage error");
 }
+
+#[test]
+fn writes_an_svg_waterfall() {
+    let path = fixture("writes_an_svg_waterfall");
+    let svg = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("waterfall-{}.svg", std::process::id()));
+    let out = polytrace(
+        &[
+            "view",
+            path.to_str().unwrap(),
+            "--trace",
+            T1,
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The terminal view is unchanged.
+    assert!(text(&out.stdout).starts_with(&format!("trace {T1}")));
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.starts_with("<svg ") && picture.trim_end().ends_with("</svg>"));
+    // Only the shown trace, every span of it, each service in the legend.
+    assert!(picture.contains(&format!("trace {T1} · 5 spans")));
+    assert!(!picture.contains(T2) && !picture.contains("nightly job"));
+    for name in [
+        "GET /orders",
+        "SELECT orders",
+        "charge",
+        "POST /charge",
+        "late callback",
+    ] {
+        assert!(picture.contains(&format!("{name}</text>")), "{name}");
+    }
+    for service in ["gateway", "orders", "payment"] {
+        assert!(
+            picture.contains(&format!(r#"class="l">{service}</text>"#)),
+            "{service}"
+        );
+    }
+    // The error, the orphan, the calls between services (gateway → orders, orders → payment).
+    assert!(picture.contains("✗ 1 error") && picture.contains("card declined"));
+    assert!(picture.contains("⚠ late callback"));
+    assert_eq!(picture.matches(r#"class="hop"><title>"#).count(), 3);
+
+    let out = polytrace(
+        &[
+            "view",
+            path.to_str().unwrap(),
+            "--svg",
+            "/nonexistent/dir/x.svg",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot write /nonexistent/dir/x.svg"));
+}
