@@ -49,8 +49,11 @@ public final class PolytraceSdk implements OpenTelemetry, Closeable {
   /**
    * Exports every span ended so far, waiting at most {@code timeout}.
    *
-   * @return true when the back end took them; false when it did not in time or failed (the
-   *     reason is logged to {@code java.util.logging} logger {@code io.polytrace})
+   * @return true when every export finished within the timeout; false when the flush did not
+   *     finish in time or the SDK is shut down (the reason is logged to {@code
+   *     java.util.logging} logger {@code io.polytrace}). An export the back end refused is not
+   *     a false return: the core counts its spans as dropped in {@link #stats()}, as in every
+   *     binding.
    */
   public boolean forceFlush(Duration timeout) {
     try {
