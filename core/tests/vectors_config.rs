@@ -7,7 +7,8 @@
 //! `*` is a prefix match) plus `warnings` (the exact set of variables expected to warn, empty
 //! when absent), or `error` (the expected error kind name) plus optional `error_mentions`
 //! (a substring of the error message), `problem` (the `ConfigProblem` name) and `option` (the
-//! option the error names).
+//! option the error names). `header_values` (the decoded headers, which the effective
+//! configuration masks) is checked here only: the bindings see the effective configuration.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use polytrace_core::config::{Config, OptionValue};
@@ -117,6 +118,21 @@ fn run_case(case: &Value) -> Vec<String> {
             return problems;
         }
     };
+    if let Some(want) = case.get("header_values").and_then(Value::as_array) {
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|pair| {
+                let text = |i: usize| pair[i].as_str().unwrap_or_default().to_string();
+                (text(0), text(1))
+            })
+            .collect();
+        if config.otlp.headers != want {
+            problems.push(format!(
+                "header values: expected {want:?}, got {:?}",
+                config.otlp.headers
+            ));
+        }
+    }
     let effective: HashMap<String, String> = config.effective().into_iter().collect();
     for (key, want) in strings(case.get("expect")) {
         match effective.get(&key) {

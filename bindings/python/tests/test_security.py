@@ -109,6 +109,7 @@ SECRETS = textwrap.dedent("""
         span.set_attribute("ok", 1)
     print(repr(provider), provider.force_flush(3000))
     print(polytrace.stats(), provider.stats())
+    print("config:", provider.config)
     other = polytrace.TracerProvider(endpoint=f"http://127.0.0.1:{silent.getsockname()[1]}",
                                      timeout=300, export_timeout=300)
     other.get_tracer("t").start_span("x").end()
@@ -147,6 +148,8 @@ def test_header_values_never_appear_in_output(protocol):
     # The process did report things: the failed export, the bad header entries by name.
     assert "export of" in printed and "failed" in printed, printed
     assert "OTEL_EXPORTER_OTLP_HEADERS" in printed, printed
+    # The effective configuration names the headers, without their values.
+    assert "x-api-key=***,authorization=***" in printed, printed
     assert secret not in printed, printed
 
 

@@ -13,7 +13,7 @@
 //! regenerate the docs (`POLYTRACE_UPDATE_DOCS=1 cargo test -p polytrace-core --test
 //! config_docs`) and add a case to `tests/vectors/config.json`.
 
-use super::parse::{encode_pairs, join};
+use super::parse::{encode_pairs, join, masked_pairs};
 use super::{Config, OptionValue};
 use crate::error::{ConfigProblem, Error};
 use std::path::Path;
@@ -377,12 +377,15 @@ pub(super) const HEADERS: OptionDef = OptionDef {
     section: Section::Otlp,
     description: "Headers (HTTP) or metadata (gRPC) as a key/value list, values \
                   percent-decoded. Names are lowercased (gRPC metadata and HTTP/2 require it). \
-                  The per-signal variable replaces the generic one (no merge).",
+                  The per-signal variable replaces the generic one (no merge). The effective \
+                  configuration shows the names with `***` for each value.",
     invalid: "invalid entries (no `=`, a name that is not an HTTP token, a value with \
               non-printable or non-ASCII characters, bad percent-encoding) are skipped with a \
               warning that does not repeat values; if none is valid, the next variable is used",
     secret: true,
-    effective: Some(|c| encode_pairs(&c.otlp.headers)),
+    // Names only: header values are credentials (API keys, tokens), and the effective
+    // configuration is what users print and log (docs/security.md).
+    effective: Some(|c| masked_pairs(&c.otlp.headers)),
     ..ROW
 };
 

@@ -750,6 +750,15 @@ fn split_list(raw: &str) -> Vec<String> {
         .collect()
 }
 
+/// `name=***,…`: the names of key/value pairs whose values must not be shown.
+pub(super) fn masked_pairs(pairs: &[(String, String)]) -> String {
+    join(
+        pairs
+            .iter()
+            .map(|(k, _)| format!("{}=***", percent_encode_pair_part(k))),
+    )
+}
+
 pub(super) fn join<S: AsRef<str>>(items: impl Iterator<Item = S>) -> String {
     let mut out = String::new();
     for (i, item) in items.enumerate() {

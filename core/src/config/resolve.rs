@@ -581,6 +581,12 @@ mod tests {
         assert!(!w[0].message.contains("s3cr3t"), "{}", w[0]);
         assert!(!w[0].message.contains("t0p"), "{}", w[0]);
         assert!(!w[0].message.contains("token"), "{}", w[0]);
+        // Neither the effective configuration nor Debug shows a header's value.
+        let effective: HashMap<String, String> = c.effective().into_iter().collect();
+        assert_eq!(effective["headers"], "api-key=***");
+        let debug = format!("{c:?}");
+        assert!(debug.contains("api-key"), "{debug}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
     }
 
     #[test]

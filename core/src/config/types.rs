@@ -134,8 +134,8 @@ impl Compression {
     }
 }
 
-/// Resolved OTLP exporter settings.
-#[derive(Clone, Debug, PartialEq)]
+/// Resolved OTLP exporter settings. `Debug` shows the headers' names, never their values.
+#[derive(Clone, PartialEq)]
 pub struct OtlpConfig {
     /// Full URL the exporter sends to. For HTTP the generic endpoint has `/v1/traces`
     /// appended; the per-signal endpoint is used as-is. Default `http://localhost:4317`
@@ -161,6 +161,27 @@ pub struct OtlpConfig {
     pub client_certificate: Option<PathBuf>,
     /// gRPC only: plaintext even if the endpoint scheme is not `http` (default false).
     pub insecure: bool,
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, _)| (name.as_str(), "***"))
+            .collect();
+        f.debug_struct("OtlpConfig")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .field("client_key", &self.client_key)
+            .field("client_certificate", &self.client_certificate)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
 }
 
 impl Default for OtlpConfig {

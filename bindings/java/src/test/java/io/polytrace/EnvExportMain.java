@@ -11,9 +11,9 @@ import java.util.List;
 /**
  * Run by {@link SecurityTest} in a child JVM, configured by {@code OTEL_*} / {@code POLYTRACE_*}
  * only. {@code tls}: ends 5 spans, flushes, shuts down and prints the counters. {@code secrets}:
- * the same, then prints the SDK and its counters (the effective configuration lists header
- * values: a known gap, docs/security.md). {@code redact}: the span the Python, Node
- * and C redaction tests make.
+ * the same, then prints the SDK, its counters and its effective configuration (which names the
+ * headers without their values). {@code redact}: the span the Python, Node and C redaction
+ * tests make.
  */
 public final class EnvExportMain {
   public static void main(String[] args) {
@@ -52,6 +52,7 @@ public final class EnvExportMain {
     if (args[0].equals("secrets")) {
       System.out.println(sdk);
       System.out.println(sdk.stats());
+      System.out.println("CONFIG " + sdk.config());
     }
     sdk.shutdown();
     Stats st = sdk.stats();

@@ -172,6 +172,8 @@ class SecurityTest {
       assertTrue(printed.contains("export of 5 spans failed"), printed);
       assertTrue(printed.contains("OTEL_EXPORTER_OTLP_HEADERS"), printed);
       assertTrue(printed.contains("\"bad name\""), printed);
+      // The effective configuration names the headers, without their values.
+      assertTrue(printed.contains("x-api-key=***,authorization=***"), printed);
       assertFalse(printed.contains(secret), printed);
     }
   }
