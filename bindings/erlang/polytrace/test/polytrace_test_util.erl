@@ -11,6 +11,7 @@
     attr/2,
     attrs/1,
     receiver_start/0,
+    receiver_start/1,
     receiver_stop/1,
     capture_logs/0,
     captured_logs/0,
@@ -83,11 +84,16 @@ value(Other) -> Other.
 
 %% Starts `polytrace receive` on free loopback ports: {Port, HttpEndpoint, GrpcEndpoint, OutFile}.
 receiver_start() ->
+    receiver_start([]).
+
+%% receiver_start/0 with more arguments of `polytrace receive` (e.g. its --tls-* options; the
+%% endpoints returned still say http://).
+receiver_start(Extra) ->
     Cli = os:getenv("POLYTRACE_CLI", filename:join([repo_root(), "target", "debug", "polytrace"])),
     true = filelib:is_regular(Cli) orelse error({no_cli, Cli}),
     Out = tmp_file("received.jsonl"),
     Port = open_port({spawn_executable, Cli}, [
-        {args, ["receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--out", Out]},
+        {args, ["receive", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0", "--out", Out] ++ Extra},
         stderr_to_stdout,
         {line, 4096},
         exit_status
