@@ -198,16 +198,21 @@ fn config_vectors() {
     );
 }
 
-#[test]
-fn every_option_name_is_exercised_by_a_vector() {
+/// The variable (`"env"`) or option (`"options"`) names the vectors set somewhere.
+fn names_used(field: &str) -> BTreeSet<String> {
     let doc: Value = serde_json::from_str(VECTORS).expect("config.json is valid JSON");
-    let used: BTreeSet<String> = doc["cases"]
+    doc["cases"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|c| c.get("options").and_then(Value::as_object))
+        .filter_map(|c| c.get(field).and_then(Value::as_object))
         .flat_map(|m| m.keys().cloned())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_option_name_is_exercised_by_a_vector() {
+    let used = names_used("options");
     let missing: Vec<&str> = polytrace_core::config::OPTION_NAMES
         .iter()
         .copied()
@@ -222,14 +227,7 @@ fn every_documented_variable_is_exercised_by_a_vector() {
         env!("CARGO_MANIFEST_DIR"),
         "/../docs/configuration.md"
     ));
-    let doc: Value = serde_json::from_str(VECTORS).expect("config.json is valid JSON");
-    let used: BTreeSet<String> = doc["cases"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("env").and_then(Value::as_object))
-        .flat_map(|m| m.keys().cloned())
-        .collect();
+    let used = names_used("env");
     let mut documented = BTreeSet::new();
     for word in docs.split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')) {
         if (word.starts_with("OTEL_") || word.starts_with("POLYTRACE_")) && !word.ends_with('_') {
@@ -246,14 +244,7 @@ fn every_documented_variable_is_exercised_by_a_vector() {
 
 #[test]
 fn every_variable_of_the_table_of_options_is_exercised_by_a_vector() {
-    let doc: Value = serde_json::from_str(VECTORS).expect("config.json is valid JSON");
-    let used: BTreeSet<String> = doc["cases"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("env").and_then(Value::as_object))
-        .flat_map(|m| m.keys().cloned())
-        .collect();
+    let used = names_used("env");
     let missing: Vec<&str> = polytrace_core::config::OPTIONS
         .iter()
         .flat_map(|o| o.env.iter().map(|v| v.name))
