@@ -520,21 +520,24 @@ fn headers_and_gzip_http_json() {
 // ---------------------------------------------------------------------------------------------
 // 3. TLS and mutual TLS
 
-/// Options for a failing TLS export: short timeouts, so the failure is quick.
-fn short_timeouts() -> Vec<(&'static str, OptionValue)> {
-    vec![("timeout", i(1_000)), ("export_timeout", i(1_500))]
+/// Options for a failing TLS export: the export timeout stays long (30 s, the default), so a
+/// rejected handshake that were retried would keep a flush waiting for it.
+fn failing_tls_options() -> Vec<(&'static str, OptionValue)> {
+    vec![("timeout", i(2_000)), ("export_timeout", i(30_000))]
 }
 
-/// Exports 3 spans that must fail: not received, counted as dropped, flush and shutdown
-/// bounded.
+/// Exports 3 spans that must fail: not received, counted as dropped at once — a certificate
+/// or handshake rejection is not retried, so the flush returns after one attempt instead of
+/// at the export timeout — and a shutdown is bounded.
 fn assert_export_fails(p: &Provider, r: &Receiver) {
     let n = produce(p, "fail", 3).len() as u64;
-    let (flushed, took) = timed(|| p.force_flush(Duration::from_secs(5)));
-    assert!(took < Duration::from_secs(5), "force_flush took {took:?}");
-    match flushed {
-        Ok(()) => {}
-        Err(e) => assert_eq!(e.kind(), ErrorKind::Timeout, "{e}"),
-    }
+    let (flushed, took) = timed(|| p.force_flush(Duration::from_secs(20)));
+    flushed.unwrap();
+    assert!(
+        took < Duration::from_secs(3),
+        "force_flush took {took:?}: the rejected handshake was retried"
+    );
+    assert_eq!(p.stats().dropped_export_failed, n, "{:?}", p.stats());
     let (shut, took) = timed(|| p.shutdown(Duration::from_secs(3)));
     assert!(took < Duration::from_secs(4), "shutdown took {took:?}");
     shut.unwrap();
@@ -571,7 +574,7 @@ fn tls(proto: Proto) {
 
     // Without it the server certificate is not trusted.
     let r2 = Receiver::start(proto.receiver().with_tls(pki.server_tls())).unwrap();
-    let p = provider(proto, &r2, &short_timeouts());
+    let p = provider(proto, &r2, &failing_tls_options());
     assert_export_fails(&p, &r2);
     r.shutdown();
     r2.shutdown();
@@ -615,7 +618,7 @@ fn mtls(proto: Proto) {
 
     // Trusting the server but without a client certificate: the handshake fails.
     let r2 = Receiver::start(proto.receiver().with_tls(server)).unwrap();
-    let mut opts = short_timeouts();
+    let mut opts = failing_tls_options();
     opts.push(("certificate", Pki::path(&pki.ca)));
     let p = provider(proto, &r2, &opts);
     assert_export_fails(&p, &r2);

@@ -1,7 +1,7 @@
 //! OTLP over HTTP: reqwest, protobuf (`application/x-protobuf`) or JSON (`application/json`),
 //! optionally gzip-compressed.
 
-use super::retry::{parse_retry_after, Attempt};
+use super::retry::{parse_retry_after, tls_rejection, Attempt};
 use super::{partial_success_proto, read_file, user_agent};
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::error::{Error, Result};
@@ -106,14 +106,17 @@ impl HttpTransport {
             .await
         {
             Ok(r) => r,
-            // Connection refused or reset, TLS failure, timeout: retryable until the
-            // export timeout.
+            // A certificate or handshake rejection will not mend by retrying.
+            // Connection refused or reset, timeout: retryable until the export timeout.
             Err(e) => {
+                if let Some(tls) = tls_rejection(&e) {
+                    return Attempt::Fail(format!("TLS handshake failed: {tls}"));
+                }
                 return Attempt::Retry {
                     after: None,
                     why: format!("HTTP request failed: {e}"),
                     answered: false,
-                }
+                };
             }
         };
         let status = resp.status();

@@ -24,7 +24,8 @@ pub(super) enum Attempt {
         after: Option<Duration>,
         why: String,
         /// The back end answered (a retryable status). `false`: no answer at all — refused,
-        /// reset, unreachable, a TLS failure, nothing within the attempt's time — which is
+        /// reset, unreachable, a TLS failure other than a rejection ([`tls_rejection`]),
+        /// nothing within the attempt's time — which is
         /// not retried once a shutdown began.
         answered: bool,
     },
@@ -87,6 +88,65 @@ fn parse_http_date(v: &str) -> Option<std::time::SystemTime> {
     let days = era * 146_097 + doe - 719_468;
     let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + s;
     Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+/// The TLS error behind a failed request when it is one that retrying cannot mend: the
+/// certificate was rejected (by this side or, through an alert, by the server), the peers have
+/// no protocol in common, or the other end does not speak TLS. Such an export fails at once
+/// instead of being retried until the export timeout — a flush or a shutdown against a back
+/// end with the wrong CA returns within one attempt. `None` for everything else (refused,
+/// reset, timed out), which stays retryable.
+pub(super) fn tls_rejection<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return permanent_tls(tls).then_some(tls);
+        }
+        // `io::Error::source` skips the error it wraps (it returns that error's source), and
+        // tokio-rustls hands the handshake's `rustls::Error` over inside an `io::Error`.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(tls) = tls_rejection(inner) {
+                return Some(tls);
+            }
+        }
+        next = e.source();
+    }
+    None
+}
+
+fn permanent_tls(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(_)
+        | E::NoCertificatesPresented
+        | E::UnsupportedNameType
+        | E::PeerIncompatible(_)
+        | E::NoApplicationProtocol
+        | E::InvalidMessage(_) => true,
+        E::AlertReceived(alert) => matches!(
+            alert,
+            A::HandshakeFailure
+                | A::BadCertificate
+                | A::UnsupportedCertificate
+                | A::CertificateRevoked
+                | A::CertificateExpired
+                | A::CertificateUnknown
+                | A::UnknownCA
+                | A::AccessDenied
+                | A::ProtocolVersion
+                | A::InsufficientSecurity
+                | A::CertificateRequired
+                | A::NoApplicationProtocol
+        ),
+        _ => false,
+    }
 }
 
 /// A random jitter in `[0, max]`.
@@ -251,6 +311,61 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Duration::ZERO)
         );
+    }
+
+    /// An error with a source, as the HTTP and gRPC clients nest them.
+    #[derive(Debug)]
+    struct Wrapped(Box<dyn std::error::Error + Send + Sync>);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("request failed")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.0)
+        }
+    }
+
+    /// `err` as tokio-rustls reports a handshake's failure (inside an `io::Error`), under two
+    /// layers of the clients' own errors.
+    fn nested(err: rustls::Error) -> Wrapped {
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        Wrapped(Box::new(Wrapped(Box::new(io))))
+    }
+
+    #[test]
+    fn certificate_and_handshake_rejections_are_permanent() {
+        use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+        for err in [
+            E::InvalidCertificate(C::UnknownIssuer),
+            E::InvalidCertificate(C::Expired),
+            E::InvalidCertificate(C::NotValidForName),
+            E::NoCertificatesPresented,
+            E::AlertReceived(A::CertificateRequired),
+            E::AlertReceived(A::UnknownCA),
+            E::AlertReceived(A::BadCertificate),
+            E::AlertReceived(A::HandshakeFailure),
+            E::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon),
+        ] {
+            let why = err.to_string();
+            let found = tls_rejection(&nested(err)).map(|e| e.to_string());
+            assert_eq!(found, Some(why));
+        }
+        // Not at the TLS layer, or a TLS failure a new connection may not meet again.
+        for err in [
+            E::AlertReceived(A::CloseNotify),
+            E::DecryptError,
+            E::General("x".into()),
+        ] {
+            assert_eq!(tls_rejection(&nested(err)), None);
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(tls_rejection(&Wrapped(Box::new(refused))), None);
+        let plain = std::io::Error::other("reset by peer");
+        assert_eq!(tls_rejection(&Wrapped(Box::new(plain))), None);
     }
 
     #[test]
