@@ -120,15 +120,9 @@ grpc_export_test_() ->
 exit_bound_test_() ->
     {timeout, 60, fun() ->
         {ok, _} = application:ensure_all_started(polytrace),
-        {ok, Listen} = gen_tcp:listen(0, [binary, {ip, {127, 0, 0, 1}}, {active, false}]),
-        {ok, Port} = inet:port(Listen),
-        Silent = spawn_link(fun() -> hold(Listen, []) end),
+        {Endpoint, Silent} = polytrace_test_util:silent_backend_start(),
         try
-            polytrace_test_util:restart(#{
-                endpoint => iolist_to_binary(io_lib:format("http://127.0.0.1:~b", [Port])),
-                timeout => 1000,
-                schedule_delay => 50
-            }),
+            polytrace_test_util:restart(#{endpoint => Endpoint, timeout => 1000, schedule_delay => 50}),
             [polytrace:with_span(<<"unsent">>, #{}, fun() -> ok end) || _ <- lists:seq(1, 3000)],
             T0 = erlang:monotonic_time(millisecond),
             Result = polytrace:shutdown(),
@@ -141,15 +135,6 @@ exit_bound_test_() ->
             ?assertEqual(Ended, Exported + Dropped),
             ?assert(Dropped > 0)
         after
-            unlink(Silent),
-            exit(Silent, kill),
-            gen_tcp:close(Listen)
+            polytrace_test_util:silent_backend_stop(Silent)
         end
     end}.
-
-%% Accepts connections and keeps them open without reading or answering.
-hold(Listen, Held) ->
-    case gen_tcp:accept(Listen) of
-        {ok, Socket} -> hold(Listen, [Socket | Held]);
-        {error, _} -> ok
-    end.

@@ -241,10 +241,11 @@ redaction() ->
 tls_test_() ->
     {timeout, 120, fun tls/0}.
 
-%% TLS and mTLS export through the certificate options against a receiver that requires
-%% client certificates (made by tests/security/pki.sh); another CA, or no client certificate,
-%% fails the export, counted, with nothing received; the headers option's value appears in
-%% nothing logged.
+%% TLS and mTLS export through the certificate options, over OTLP/HTTP and OTLP/gRPC, against a
+%% receiver that requires client certificates (made by tests/security/pki.sh); another CA, or no
+%% client certificate, fails the export at once — counted, nothing received, force_flush/0 and
+%% shutdown/0 prompt (a rejected handshake is not retried) — and the headers option's value
+%% appears in nothing logged.
 tls() ->
     Pki = filename:dirname(polytrace_test_util:tmp_file("pki")),
     Script = filename:join([polytrace_test_util:repo_root(), "tests", "security", "pki.sh"]),
@@ -252,26 +253,26 @@ tls() ->
     File = fun(Name) -> list_to_binary(filename:join(Pki, Name)) end,
     true = filelib:is_regular(File("client.key")),
     {ok, _} = application:ensure_all_started(polytrace),
-    {_, Http, _, Out} = Receiver = polytrace_test_util:receiver_start([
+    {_, "http://" ++ Http, "http://" ++ Grpc, Out} = Receiver = polytrace_test_util:receiver_start([
         "--tls-cert", filename:join(Pki, "server.pem"), "--tls-key", filename:join(Pki, "server.key"),
         "--tls-client-ca", filename:join(Pki, "ca.pem")
     ]),
-    "http://" ++ Addr = Http,
-    Endpoint = list_to_binary("https://" ++ Addr),
+    Endpoints = #{<<"http/protobuf">> => list_to_binary("https://" ++ Http), <<"grpc">> => list_to_binary("https://" ++ Grpc)},
     Secret = <<"erl-s3cr3t-header-value">>,
-    %% Flush = false: only shutdown/0, whose wait is bounded by the OTLP timeout (2 s here).
-    Run = fun(Service, Flush, Options) ->
+    %% The OTLP timeout is 2 s and the export timeout stays at its default (30 s): a rejected
+    %% handshake that were retried would hold force_flush/0 for up to 30 s.
+    Run = fun(Service, Protocol, Options) ->
         polytrace_test_util:restart(maps:merge(#{
-            endpoint => Endpoint, service_name => Service, timeout => 2000,
-            headers => <<"x-api-key=", Secret/binary>>
+            endpoint => maps:get(Protocol, Endpoints), protocol => Protocol, service_name => Service,
+            timeout => 2000, headers => <<"x-api-key=", Secret/binary>>
         }, Options)),
         [polytrace:with_span(<<"tls">>, #{}, fun() -> ok end) || _ <- lists:seq(1, 5)],
-        Flush andalso ?assertEqual(ok, polytrace:force_flush()),
-        T0 = erlang:monotonic_time(millisecond),
-        ok = polytrace:shutdown(),
-        Took = erlang:monotonic_time(millisecond) - T0,
-        ?debugFmt("~s: shutdown/0 took ~b ms", [Service, Took]),
-        ?assert(Took < 2500, {took_ms, Took}),
+        {FlushUs, ok} = timer:tc(fun polytrace:force_flush/0),
+        {ShutdownUs, ok} = timer:tc(fun polytrace:shutdown/0),
+        ?debugFmt("~s over ~s: force_flush/0 ~b ms, shutdown/0 ~b ms",
+            [Service, Protocol, FlushUs div 1000, ShutdownUs div 1000]),
+        ?assert(FlushUs < 2500000, {force_flush_ms, FlushUs div 1000}),
+        ?assert(ShutdownUs < 2500000, {shutdown_ms, ShutdownUs div 1000}),
         polytrace:stats()
     end,
     polytrace_test_util:capture_logs(),
@@ -281,36 +282,115 @@ tls() ->
         BadHeaders = polytrace:start(#{headers => <<"x-api-key=", Secret/binary, ",x bad=", Secret/binary>>}),
         ?assertMatch({error, {invalid_config, _, #{option := <<"headers">>, problem := bad_value}}}, BadHeaders),
         ?assertEqual(nomatch, binary:match(iolist_to_binary(io_lib:format("~p", [BadHeaders])), Secret)),
-        Good = Run(<<"erl-mtls">>, true, #{
-            certificate => File("ca.pem"), client_key => File("client.key"),
-            client_certificate => File("client.pem")
-        }),
-        ?assertMatch(#{spans_exported := 5, spans_dropped := 0}, Good),
-        ?assertEqual(5, length(polytrace_test_util:wait_spans(Out, 5, 10000))),
-        WrongCa = Run(<<"erl-wrong-ca">>, false, #{
-            certificate => File("other-ca.pem"), client_key => File("client.key"),
-            client_certificate => File("client.pem")
-        }),
-        NoClient = Run(<<"erl-no-client-cert">>, false, #{certificate => File("ca.pem")}),
-        timer:sleep(500),
-        [
+        Stats = lists:append([
             begin
-                ?assertMatch(#{spans_exported := 0, spans_dropped := 5, dropped_export_failed := 5}, S),
-                ?assert(maps:get(export_failures, S) > 0)
+                Good = Run(<<"erl-mtls">>, Protocol, #{
+                    certificate => File("ca.pem"), client_key => File("client.key"),
+                    client_certificate => File("client.pem")
+                }),
+                ?assertMatch(#{spans_exported := 5, spans_dropped := 0}, Good),
+                WrongCa = Run(<<"erl-wrong-ca">>, Protocol, #{
+                    certificate => File("other-ca.pem"), client_key => File("client.key"),
+                    client_certificate => File("client.pem")
+                }),
+                NoClient = Run(<<"erl-no-client-cert">>, Protocol, #{certificate => File("ca.pem")}),
+                [
+                    ?assertMatch(#{spans_exported := 0, spans_dropped := 5, dropped_export_failed := 5,
+                        export_failures := 1}, S)
+                 || S <- [WrongCa, NoClient]
+                ],
+                ?debugFmt("TLS over ~s: mTLS 5 exported; wrong CA ~0p; no client certificate ~0p", [Protocol,
+                    maps:with([spans_exported, dropped_export_failed, export_failures], WrongCa),
+                    maps:with([spans_exported, dropped_export_failed, export_failures], NoClient)]),
+                [Good, WrongCa, NoClient]
             end
-         || S <- [WrongCa, NoClient]
-        ],
-        %% Nothing of the failed runs reached the receiver.
-        ?assertEqual(5, length(polytrace_test_util:spans(Out))),
+         || Protocol <- [<<"http/protobuf">>, <<"grpc">>]
+        ]),
+        %% Only the two mTLS runs reached the receiver.
+        ?assertEqual(10, length(polytrace_test_util:wait_spans(Out, 10, 10000))),
+        timer:sleep(200),
+        ?assertEqual(10, length(polytrace_test_util:spans(Out))),
         Logs = polytrace_test_util:captured_logs(),
-        ?debugFmt("TLS: mTLS 5 exported; wrong CA ~0p; no client certificate ~0p; ~b log lines, e.g. ~0p",
-            [maps:with([spans_exported, dropped_export_failed, export_failures], WrongCa),
-                maps:with([spans_exported, dropped_export_failed, export_failures], NoClient),
-                length(Logs), lists:sublist(Logs, 2)]),
+        ?debugFmt("TLS: ~b log lines, e.g. ~0p", [length(Logs), lists:sublist(Logs, 2)]),
+        %% The handshake's failure is named in what is logged.
+        ?assert(lists:any(fun(L) -> binary:match(L, <<"TLS handshake failed">>) =/= nomatch end, Logs), Logs),
         [?assertEqual(nomatch, binary:match(L, Secret)) || L <- Logs],
-        [?assertEqual(nomatch, binary:match(iolist_to_binary(io_lib:format("~p", [S])), Secret)) || S <- [Good, WrongCa, NoClient]]
+        [?assertEqual(nomatch, binary:match(iolist_to_binary(io_lib:format("~p", [S])), Secret)) || S <- Stats]
     after
         polytrace_test_util:stop_capture(),
         _ = polytrace:shutdown(),
         polytrace_test_util:receiver_stop(Receiver)
+    end.
+
+node_exit_test_() ->
+    {timeout, 60, fun node_exit/0}.
+
+%% A whole node that exits with init:stop() while its back end accepts connections and never
+%% answers: the application's stop shuts the pipeline down within the core's exit bound (here
+%% the OTLP timeout, 1 s) plus 0.5 s, and the OS process ends within that bound plus what
+%% init:stop() takes on a node without polytrace (measured in the same test: about 1 s on
+%% OTP 25 here) — and every span ended is exported or counted as dropped. The stats, and when
+%% the application's supervisor went, are written by a process that watches it.
+node_exit() ->
+    {Endpoint, Silent} = polytrace_test_util:silent_backend_start(),
+    StatsFile = polytrace_test_util:tmp_file("stats"),
+    try
+        {0, Bare} = node_stop("ok", []),
+        {Status, Took} = node_stop(io_lib:format(
+            "{ok, _} = application:ensure_all_started(polytrace),"
+            "ok = polytrace:start(#{endpoint => ~p, timeout => 1000, schedule_delay => 50,"
+            "  service_name => <<\"erl-node-exit\">>}),"
+            "Watcher = spawn(fun() ->"
+            "  R = monitor(process, whereis(polytrace_sup)),"
+            "  T0 = receive {stopping, T} -> T end,"
+            "  receive {'DOWN', R, _, _, _} ->"
+            "    AppStop = erlang:monotonic_time(millisecond) - T0,"
+            "    ok = file:write_file(~p, io_lib:format(\"~~p.~~n\", [{polytrace:stats(), AppStop}]), [raw])"
+            "  end end),"
+            "[polytrace:with_span(<<\"unsent\">>, #{}, fun() -> ok end) || _ <- lists:seq(1, 3000)],"
+            "Watcher ! {stopping, erlang:monotonic_time(millisecond)}",
+            [Endpoint, StatsFile]
+        ), [filename:dirname(code:which(polytrace))]),
+        {ok, [{Stats, AppStop}]} = file:consult(StatsFile),
+        ?debugFmt("init:stop() with a silent back end: exit status ~b; the application stopped after ~b ms, "
+            "the OS process ended after ~b ms (a node without polytrace: ~b ms); ~0p", [Status, AppStop, Took, Bare,
+            maps:with([spans_ended, spans_exported, spans_dropped, dropped_shutdown, dropped_export_failed], Stats)]),
+        ?assertEqual(0, Status),
+        ?assert(AppStop < 1500, {application_stop_ms, AppStop}),
+        ?assert(Took < Bare + 1500, {took_ms, Took, bare_node_ms, Bare}),
+        #{spans_ended := Ended, spans_exported := Exported, spans_dropped := Dropped} = Stats,
+        ?assertEqual(3000, Ended),
+        ?assertEqual(Ended, Exported + Dropped),
+        ?assert(Dropped > 0)
+    after
+        polytrace_test_util:silent_backend_stop(Silent)
+    end.
+
+%% Runs a node that evaluates Expr, prints "stopping" and calls init:stop(): {ExitStatus, ms
+%% from that line to the end of the OS process}.
+node_stop(Expr, Paths) ->
+    Eval = lists:flatten([Expr, ", io:format(\"stopping~n\"), init:stop()."]),
+    Node = open_port({spawn_executable, os:find_executable("erl")}, [
+        {args, ["-noshell", "-noinput"] ++ lists:append([["-pa", P] || P <- Paths]) ++ ["-eval", Eval]},
+        stderr_to_stdout, {line, 4096}, exit_status
+    ]),
+    try
+        T0 = wait_line(Node, "stopping", 30000),
+        receive
+            {Node, {exit_status, S}} -> {S, erlang:monotonic_time(millisecond) - T0}
+        after 20000 -> error(node_did_not_exit)
+        end
+    after
+        catch port_close(Node)
+    end.
+
+%% The time Line was printed by Port (other lines are shown).
+wait_line(Port, Line, Ms) ->
+    receive
+        {Port, {data, {eol, Line}}} -> erlang:monotonic_time(millisecond);
+        {Port, {data, {_, Other}}} ->
+            ?debugFmt("node: ~s", [Other]),
+            wait_line(Port, Line, Ms);
+        {Port, {exit_status, S}} -> error({node_exited, S})
+    after Ms -> error({no_line, Line})
     end.

@@ -17,7 +17,9 @@
     captured_logs/0,
     stop_capture/0,
     log/2,
-    restart/1
+    restart/1,
+    silent_backend_start/0,
+    silent_backend_stop/1
 ]).
 
 %% The repository root (bindings/erlang/../..).
@@ -156,3 +158,23 @@ log(#{msg := Msg}, _Config) ->
 restart(Config) ->
     ok = polytrace:shutdown(),
     ok = polytrace:start(Config).
+
+%% A back end that accepts connections and keeps them open without reading or answering:
+%% {Endpoint, Handle} (Endpoint an http:// binary).
+silent_backend_start() ->
+    {ok, Listen} = gen_tcp:listen(0, [binary, {ip, {127, 0, 0, 1}}, {active, false}]),
+    {ok, Port} = inet:port(Listen),
+    Holder = spawn(fun() -> hold(Listen, []) end),
+    ok = gen_tcp:controlling_process(Listen, Holder),
+    {iolist_to_binary(io_lib:format("http://127.0.0.1:~b", [Port])), {Listen, Holder}}.
+
+silent_backend_stop({Listen, Holder}) ->
+    exit(Holder, kill),
+    catch gen_tcp:close(Listen),
+    ok.
+
+hold(Listen, Held) ->
+    case gen_tcp:accept(Listen) of
+        {ok, Socket} -> hold(Listen, [Socket | Held]);
+        {error, _} -> ok
+    end.

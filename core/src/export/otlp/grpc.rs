@@ -1,6 +1,6 @@
 //! OTLP over gRPC: tonic with a pass-through codec (the request is already protobuf bytes).
 
-use super::retry::{tls_rejection, Attempt};
+use super::retry::{tls_rejected, tls_rejection, Attempt};
 use super::{partial_success_proto, read_file, user_agent};
 use crate::config::{Compression, OtlpConfig};
 use crate::error::{Error, Result};
@@ -114,7 +114,7 @@ impl GrpcTransport {
         let mut grpc = client.clone();
         if let Err(e) = grpc.ready().await {
             if let Some(tls) = tls_rejection(&e) {
-                return Attempt::Fail(format!("TLS handshake failed: {tls}"));
+                return tls_rejected(tls);
             }
             return Attempt::Retry {
                 after: None,
@@ -144,7 +144,7 @@ fn classify_grpc(status: &tonic::Status) -> Attempt {
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
     if let Some(tls) = tls_rejection(status) {
-        return Attempt::Fail(format!("TLS handshake failed: {tls}"));
+        return tls_rejected(tls);
     }
     let why = format!("gRPC {:?}: {}", status.code(), status.message());
     // A status made on this side from a transport error (refused, reset, TLS, timeout) carries

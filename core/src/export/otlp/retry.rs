@@ -120,6 +120,21 @@ pub(super) fn tls_rejection<'a>(
     None
 }
 
+/// The permanent failure of an attempt whose handshake was rejected ([`tls_rejection`]), logged
+/// once per process with what to fix: unlike a refused connection it will not pass by itself,
+/// and another export failure may have taken the "export failed" log line already.
+pub(super) fn tls_rejected(tls: &rustls::Error) -> Attempt {
+    let why = format!("TLS handshake failed: {tls}");
+    crate::diag::emit_once(
+        crate::diag::Level::Error,
+        "export-tls-rejected",
+        &format!(
+            "{why}; exports are not retried and fail until the endpoint or the certificate options (OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY) are fixed; their spans are counted in stats().dropped_export_failed"
+        ),
+    );
+    Attempt::Fail(why)
+}
+
 fn permanent_tls(e: &rustls::Error) -> bool {
     use rustls::AlertDescription as A;
     use rustls::Error as E;
