@@ -16,11 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from conftest import run_python
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 APP = textwrap.dedent("""
     import os

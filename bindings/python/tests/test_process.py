@@ -9,11 +9,8 @@ import sys
 import textwrap
 import time
 
-import pytest
-
 from conftest import run_python
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 
 FORK = textwrap.dedent("""

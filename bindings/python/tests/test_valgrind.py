@@ -14,11 +14,12 @@ here (the interpreter keeps much alive at exit)."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 import textwrap
+
+import memcheck
 
 SCRIPT = textwrap.dedent("""
     import polytrace
@@ -72,14 +73,10 @@ def test_entry_points_under_memcheck(receiver):
         env=env, capture_output=True, text=True, timeout=900,
     )
     assert r.returncode == 0, r.stderr[-6000:]
-    summary = re.findall(r"ERROR SUMMARY: (\d+) errors from (\d+) contexts", r.stderr)
-    assert summary, r.stderr[-6000:]
-    # Error blocks: from a line naming the error to the next blank report line.
-    blocks = re.split(r"==\d+== \n", r.stderr)
-    ours = [b for b in blocks
-            if re.search(r"Invalid|uninitialised|Conditional jump|Mismatched|overlap|Syscall param", b)
-            and re.search(r"_native|pyo3|polytrace", b)]
-    print(f"memcheck: {summary[-1][0]} errors from {summary[-1][1]} contexts, {len(ours)} in polytrace")
+    counted = memcheck.summary(r.stderr)
+    assert counted, r.stderr[-6000:]
+    ours = memcheck.ours(r.stderr)
+    print(f"memcheck: {counted[0]} errors from {counted[1]} contexts, {len(ours)} in polytrace")
     assert ours == [], "\n".join(ours)[:8000]
     spans = receiver.wait("valgrind", 203, timeout=30)
     assert len(spans) >= 203, len(spans)

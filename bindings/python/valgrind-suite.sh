@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole Python test suite in one interpreter under valgrind memcheck (issue 16; a long run,
+# not part of `make test`, whose test_valgrind.py runs a script through every kind of entry
+# point instead):
+#
+#   bash bindings/python/valgrind-suite.sh [PYTEST_ARGS...]
+#
+# CPython's allocator is switched to malloc (PYTHONMALLOC=malloc) so memcheck sees every
+# allocation. Child processes (the tests that start an interpreter, gunicorn, fork) are not
+# traced. About 30x slower than the plain suite. The report goes to $OUT (default
+# /tmp/polytrace-valgrind-suite.log); tests/memcheck.py then lists the errors with a frame in
+# polytrace and fails if there is one. Tests that measure time may fail under memcheck's
+# slowdown: pytest's summary is printed, and only memcheck's verdict sets the exit status.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+VENV="${POLYTRACE_VENV:-$ROOT/.venv}"
+OUT="${OUT:-/tmp/polytrace-valgrind-suite.log}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+command -v valgrind >/dev/null || { echo "valgrind-suite.sh: valgrind is needed (Debian package valgrind)"; exit 1; }
+bash "$HERE/install.sh"
+(cd "$ROOT" && cargo build -q -p polytrace-cli)
+export POLYTRACE_BIN="$CARGO_TARGET_DIR/debug/polytrace" PATH="$VENV/bin:$PATH"
+cd "$HERE"
+echo "valgrind-suite.sh: the whole suite under memcheck (about 30x the plain run), report in $OUT"
+start=$(date +%s)
+PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=no --num-callers=60 --log-file="$OUT" \
+  "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_valgrind.py "$@" || true
+echo "valgrind-suite.sh: $(( $(date +%s) - start )) s"
+exec "$VENV/bin/python" tests/memcheck.py "$OUT"
