@@ -9,7 +9,7 @@
 # allocation. Child processes (the tests that start an interpreter, gunicorn, fork) are not
 # traced. About 30x slower than the plain suite. The report goes to $OUT (default
 # /tmp/polytrace-valgrind-suite.log); tests/memcheck.py then lists the errors with a frame in
-# polytrace and fails if there is one. Tests that measure time may fail under memcheck's
+# polytrace (see its doc for the class CPython makes) and fails if there is one. Tests that measure time may fail under memcheck's
 # slowdown: pytest's summary is printed, and only memcheck's verdict sets the exit status.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,7 +24,7 @@ export POLYTRACE_BIN="$CARGO_TARGET_DIR/debug/polytrace" PATH="$VENV/bin:$PATH"
 cd "$HERE"
 echo "valgrind-suite.sh: the whole suite under memcheck (about 30x the plain run), report in $OUT"
 start=$(date +%s)
-PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=no --num-callers=60 --log-file="$OUT" \
+PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=no --num-callers=60 --track-origins=yes --log-file="$OUT" \
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_valgrind.py "$@" || true
 echo "valgrind-suite.sh: $(( $(date +%s) - start )) s"
 exec "$VENV/bin/python" tests/memcheck.py "$OUT"
