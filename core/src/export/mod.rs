@@ -1,8 +1,8 @@
 //! Export: choosing the batch sink for the configured exporter. OTLP (gRPC, HTTP protobuf,
 //! HTTP JSON) goes through the core's direct encoder and transports ([`otlp`]). The
-//! other exporters — console, the OTLP-JSON-lines file writer, none, and any SDK
+//! other exporters — console, the OTLP-JSON-lines file writer and any SDK
 //! `SpanExporter` a Rust caller plugs in — take the SDK's `SpanData`, converted from the
-//! queued records here (off the hot path, on the batch thread).
+//! queued records here (off the hot path, on the batch thread); `none` discards the records.
 
 mod console;
 pub(crate) mod drain;
@@ -112,11 +112,13 @@ impl BatchSink for Sink {
 }
 
 /// Discards everything (`OTEL_TRACES_EXPORTER=none`); spans are still counted as exported.
-pub(crate) struct NoExport;
+/// The records are not converted to `SpanData` first: that cost the export thread ~1,700
+/// instructions per span for nothing.
+pub(crate) struct Discard;
 
-impl Export for NoExport {
-    fn export(&mut self, _batch: Vec<SpanData>) -> Result<()> {
-        Ok(())
+impl BatchSink for Discard {
+    fn export(&mut self, _batch: Chunk<'_>) -> std::result::Result<Exported, String> {
+        Ok(Exported::Done)
     }
     fn shutdown(&mut self) {}
 }
@@ -144,6 +146,6 @@ pub(crate) fn build(
             Box::new(file::FileExport::open(&config.file_path, resource)?),
             ctx,
         ),
-        ExporterKind::None => spans(Box::new(NoExport), ctx),
+        ExporterKind::None => Ok(Box::new(Discard)),
     }
 }
