@@ -626,6 +626,32 @@ fn mtls(proto: Proto) {
     r2.shutdown();
 }
 
+/// An `https://` endpoint whose server speaks plaintext: the handshake fails (the answer is no
+/// TLS record) and the export fails at once — never retried, never sent in plaintext.
+fn https_to_plaintext(proto: Proto) {
+    let r = Receiver::start(proto.receiver()).unwrap();
+    let (name, ep) = proto.endpoint(&r);
+    let OptionValue::Str(ep) = ep else {
+        unreachable!()
+    };
+    let ep = ep.replacen("http://", "https://", 1);
+    let mut opts = failing_tls_options();
+    opts.push((name, s(&ep)));
+    let p = Provider::from_config(config(&options(proto, (name, s(&ep)), &opts))).unwrap();
+    assert_export_fails(&p, &r);
+    r.shutdown();
+}
+
+#[test]
+fn https_to_plaintext_grpc() {
+    https_to_plaintext(Proto::Grpc);
+}
+
+#[test]
+fn https_to_plaintext_http() {
+    https_to_plaintext(Proto::HttpProtobuf);
+}
+
 #[test]
 fn mtls_grpc() {
     mtls(Proto::Grpc);
