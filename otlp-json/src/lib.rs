@@ -878,6 +878,35 @@ mod tests {
         assert!(same(&req, &back), "{back:#?}");
     }
 
+    /// Doubles decode to the nearest `f64` whatever their length, so a line written from a
+    /// decoded request decodes to the same values (found by the `otlp_json` fuzz target: with
+    /// serde_json's default, faster parsing a 127-digit double came back one ULP off).
+    #[test]
+    fn long_doubles_decode_exactly() {
+        let digits = format!("1.{}5", "6".repeat(125));
+        let line = format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"name":"d","attributes":[{{"key":"d","value":{{"doubleValue":{digits}}}}}]}}]}}]}}]}}"#
+        );
+        let req = request_from_json(line.as_bytes()).unwrap();
+        let value = |r: &ExportTraceServiceRequest| {
+            let span = &r.resource_spans[0].scope_spans[0].spans[0];
+            let v = span.attributes[0]
+                .value
+                .as_ref()
+                .and_then(|v| v.value.clone());
+            let Some(any_value::Value::DoubleValue(d)) = v else {
+                panic!("not a double: {v:?}")
+            };
+            d
+        };
+        let expected: f64 = digits.parse().unwrap();
+        assert_eq!(value(&req).to_bits(), expected.to_bits());
+        let written = request_to_json_line(&req);
+        let again = request_from_json(written.as_bytes()).unwrap();
+        assert_eq!(value(&again).to_bits(), expected.to_bits(), "{written}");
+        assert_eq!(request_to_json_line(&again), written);
+    }
+
     #[test]
     fn decodes_opentelemetry_proto_serde_output() {
         // What the with-serde derive writes (defaults, nulls) must decode too.
