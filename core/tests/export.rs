@@ -526,17 +526,34 @@ fn failing_tls_options() -> Vec<(&'static str, OptionValue)> {
     vec![("timeout", i(2_000)), ("export_timeout", i(30_000))]
 }
 
-/// Exports 3 spans that must fail: not received, counted as dropped at once — a certificate
-/// or handshake rejection is not retried, so the flush returns after one attempt instead of
-/// at the export timeout — and a shutdown is bounded.
-fn assert_export_fails(p: &Provider, r: &Receiver) {
+/// Options for an export the server rejects in the TLS handshake (mTLS without a client
+/// certificate): short, because the rejection is not always seen as one. Under TLS 1.3 the
+/// client finishes its side of the handshake and writes the request before the server's
+/// alert arrives; when the server has closed first, the client sees a reset connection, which
+/// is retried like any other (CI saw one such run: a flush of 14 s with a 30 s export timeout).
+fn server_rejection_options() -> Vec<(&'static str, OptionValue)> {
+    vec![("timeout", i(1_000)), ("export_timeout", i(1_500))]
+}
+
+/// Exports 3 spans that must fail: not received, counted as dropped, and a shutdown is
+/// bounded. `prompt`: a rejection this side makes (the server's certificate, a peer that does
+/// not speak TLS) is not retried, so the flush returns after one attempt instead of at the
+/// export timeout; otherwise the flush is only bounded by it.
+fn assert_export_fails(p: &Provider, r: &Receiver, prompt: bool) {
     let n = produce(p, "fail", 3).len() as u64;
     let (flushed, took) = timed(|| p.force_flush(Duration::from_secs(20)));
-    flushed.unwrap();
-    assert!(
-        took < Duration::from_secs(3),
-        "force_flush took {took:?}: the rejected handshake was retried"
-    );
+    if prompt {
+        flushed.unwrap();
+        assert!(
+            took < Duration::from_secs(3),
+            "force_flush took {took:?}: the rejected handshake was retried"
+        );
+    } else {
+        assert!(took < Duration::from_secs(5), "force_flush took {took:?}");
+        if let Err(e) = flushed {
+            assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        }
+    }
     assert_eq!(p.stats().dropped_export_failed, n, "{:?}", p.stats());
     let (shut, took) = timed(|| p.shutdown(Duration::from_secs(3)));
     assert!(took < Duration::from_secs(4), "shutdown took {took:?}");
@@ -575,7 +592,7 @@ fn tls(proto: Proto) {
     // Without it the server certificate is not trusted.
     let r2 = Receiver::start(proto.receiver().with_tls(pki.server_tls())).unwrap();
     let p = provider(proto, &r2, &failing_tls_options());
-    assert_export_fails(&p, &r2);
+    assert_export_fails(&p, &r2, true);
     r.shutdown();
     r2.shutdown();
 }
@@ -618,10 +635,10 @@ fn mtls(proto: Proto) {
 
     // Trusting the server but without a client certificate: the handshake fails.
     let r2 = Receiver::start(proto.receiver().with_tls(server)).unwrap();
-    let mut opts = failing_tls_options();
+    let mut opts = server_rejection_options();
     opts.push(("certificate", Pki::path(&pki.ca)));
     let p = provider(proto, &r2, &opts);
-    assert_export_fails(&p, &r2);
+    assert_export_fails(&p, &r2, false);
     r.shutdown();
     r2.shutdown();
 }
@@ -638,7 +655,7 @@ fn https_to_plaintext(proto: Proto) {
     let mut opts = failing_tls_options();
     opts.push((name, s(&ep)));
     let p = Provider::from_config(config(&options(proto, (name, s(&ep)), &opts))).unwrap();
-    assert_export_fails(&p, &r);
+    assert_export_fails(&p, &r, true);
     r.shutdown();
 }
 
