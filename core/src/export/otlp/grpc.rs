@@ -1,6 +1,6 @@
 //! OTLP over gRPC: tonic with a pass-through codec (the request is already protobuf bytes).
 
-use super::retry::{tls_rejected, tls_rejection, Attempt};
+use super::retry::{tls_failure, Attempt};
 use super::{partial_success_proto, read_file, user_agent};
 use crate::config::{Compression, OtlpConfig};
 use crate::error::{Error, Result};
@@ -113,8 +113,8 @@ impl GrpcTransport {
         let (client, metadata) = (&self.client, &self.metadata);
         let mut grpc = client.clone();
         if let Err(e) = grpc.ready().await {
-            if let Some(tls) = tls_rejection(&e) {
-                return tls_rejected(tls);
+            if let Some(failed) = tls_failure(&e) {
+                return failed;
             }
             return Attempt::Retry {
                 after: None,
@@ -140,12 +140,12 @@ impl GrpcTransport {
 fn classify_grpc(status: &tonic::Status) -> Attempt {
     use tonic::Code;
     use tonic_types::StatusExt as _;
+    if let Some(failed) = tls_failure(status) {
+        return failed;
+    }
     let delay = status
         .get_details_retry_info()
         .and_then(|info| info.retry_delay);
-    if let Some(tls) = tls_rejection(status) {
-        return tls_rejected(tls);
-    }
     let why = format!("gRPC {:?}: {}", status.code(), status.message());
     // A status made on this side from a transport error (refused, reset, TLS, timeout) carries
     // that error as its source; one the server sent does not.

@@ -1,7 +1,7 @@
 //! OTLP over HTTP: reqwest, protobuf (`application/x-protobuf`) or JSON (`application/json`),
 //! optionally gzip-compressed.
 
-use super::retry::{parse_retry_after, tls_rejected, tls_rejection, Attempt};
+use super::retry::{parse_retry_after, tls_failure, Attempt};
 use super::{partial_success_proto, read_file, user_agent};
 use crate::config::{Compression, OtlpConfig, Protocol};
 use crate::error::{Error, Result};
@@ -109,8 +109,8 @@ impl HttpTransport {
             // A certificate or handshake rejection will not mend by retrying.
             // Connection refused or reset, timeout: retryable until the export timeout.
             Err(e) => {
-                if let Some(tls) = tls_rejection(&e) {
-                    return tls_rejected(tls);
+                if let Some(failed) = tls_failure(&e) {
+                    return failed;
                 }
                 return Attempt::Retry {
                     after: None,

@@ -96,9 +96,7 @@ fn parse_http_date(v: &str) -> Option<std::time::SystemTime> {
 /// instead of being retried until the export timeout — a flush or a shutdown against a back
 /// end with the wrong CA returns within one attempt. `None` for everything else (refused,
 /// reset, timed out), which stays retryable.
-pub(super) fn tls_rejection<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a rustls::Error> {
+fn tls_rejection<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
@@ -120,11 +118,12 @@ pub(super) fn tls_rejection<'a>(
     None
 }
 
-/// The permanent failure of an attempt whose handshake was rejected ([`tls_rejection`]), logged
-/// once per process with what to fix: unlike a refused connection it will not pass by itself,
-/// and another export failure may have taken the "export failed" log line already.
-pub(super) fn tls_rejected(tls: &rustls::Error) -> Attempt {
-    let why = format!("TLS handshake failed: {tls}");
+/// What an attempt that failed with `err` comes to when its handshake was rejected
+/// ([`tls_rejection`]): a permanent failure, logged once per process with what to fix — unlike
+/// a refused connection it will not pass by itself, and another export failure may have taken
+/// the "export failed" log line already. `None`: not a TLS rejection, the caller decides.
+pub(super) fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<Attempt> {
+    let why = format!("TLS handshake failed: {}", tls_rejection(err)?);
     crate::diag::emit_once(
         crate::diag::Level::Error,
         "export-tls-rejected",
@@ -132,7 +131,7 @@ pub(super) fn tls_rejected(tls: &rustls::Error) -> Attempt {
             "{why}; exports are not retried and fail until the endpoint or the certificate options (OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY) are fixed; their spans are counted in stats().dropped_export_failed"
         ),
     );
-    Attempt::Fail(why)
+    Some(Attempt::Fail(why))
 }
 
 fn permanent_tls(e: &rustls::Error) -> bool {
