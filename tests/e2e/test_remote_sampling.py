@@ -13,7 +13,8 @@ round in the second. Spans go straight to Jaeger's OTLP receiver.
    before it must have followed the first file exactly.
 2. adaptive strategies (~/go/bin/polytrace-jaeger-adaptive; see tools/install-jaeger.sh):
    operations `busy` at 1,000 root spans/s and `quiet` at 5/s, target 10 traces/s per
-   operation, calculation every 2 s, every operation starting at probability 1. After 24 s the
+   operation, calculation every 2 s, every operation starting at probability 1, never below
+   0.002 (see jaeger-sampling-adaptive.yaml). After 24 s the
    busy operation's sampled rate must be within 4–25/s (target 10) and the quiet one must have
    been sampled completely all along.
 
