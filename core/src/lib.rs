@@ -46,6 +46,7 @@ pub mod error;
 pub mod hex;
 pub mod intern;
 pub mod stats;
+pub mod text;
 
 pub use api::{Begun, Provider, Span, Tracer};
 pub use api::{FinishedSpan, StartOptions};
