@@ -3,13 +3,16 @@
 //!
 //! Bad attribute input never raises: as the OpenTelemetry API specifies, the attribute is
 //! dropped and a warning goes to Python `logging` (logger `polytrace`) once per cause for the
-//! process, through the core's [`diag::emit_once`].
+//! process, through the core's [`diag::emit_once`]. A `str` holding lone surrogates is not bad
+//! input: it is text the core repairs ([`text`]: one U+FFFD per lone surrogate), as in every
+//! binding.
 
 use crate::context::Otel;
 use polytrace_core::config::{self, OptionValue};
 use polytrace_core::diag;
 use polytrace_core::intern;
 use polytrace_core::propagation::TraceState;
+use polytrace_core::text::lossy_utf8;
 use polytrace_core::ConfigProblem;
 use polytrace_core::{
     Attribute, Key, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, Value,
@@ -69,6 +72,34 @@ pub(crate) fn utf8_borrowed<'a>(s: &'a Bound<'_, PyAny>) -> Option<&'a str> {
     }
 }
 
+/// The text of a `str` (or subclass): as is, or when it holds lone surrogates, repaired by the
+/// core's rule (`polytrace_core::text`): each lone surrogate one U+FFFD.
+pub(crate) fn text(s: &Bound<'_, PyAny>) -> String {
+    utf8(s).unwrap_or_else(|| repaired(s))
+}
+
+/// A `str` with lone surrogates: `surrogatepass` writes each as the three bytes of its code
+/// point, which the core's rule turns into one U+FFFD.
+#[cold]
+fn repaired(s: &Bound<'_, PyAny>) -> String {
+    // SAFETY: `s` is a live `str` and we hold the GIL; the codec names are NUL-terminated
+    // literals. The result is a new reference (or NULL with an exception set).
+    let encoded = unsafe {
+        Bound::from_owned_ptr_or_err(
+            s.py(),
+            ffi::PyUnicode_AsEncodedString(
+                s.as_ptr(),
+                c"utf-8".as_ptr(),
+                c"surrogatepass".as_ptr(),
+            ),
+        )
+    };
+    match encoded.as_ref().map(|b| b.cast::<PyBytes>()) {
+        Ok(Ok(b)) => lossy_utf8(b.as_bytes()).into_owned(),
+        _ => String::new(),
+    }
+}
+
 /// A span or event name as the core keeps it ([`name`]'s text, interned when it fits).
 #[inline]
 pub(crate) fn name_key(obj: &Bound<'_, PyAny>) -> Key {
@@ -80,17 +111,13 @@ pub(crate) fn name_key(obj: &Bound<'_, PyAny>) -> Key {
     Cow::Owned(name(obj))
 }
 
-/// Text for a name (span, event): a `str` as is, lone surrogates replaced by U+FFFD; anything
-/// else through `str()`.
+/// Text for a name (span, event): a `str` as [`text`] gives it; anything else through `str()`.
 pub(crate) fn name(obj: &Bound<'_, PyAny>) -> String {
-    if let Ok(s) = obj.cast::<PyString>() {
-        if let Some(t) = utf8(obj) {
-            return t;
-        }
-        return s.to_string_lossy().into_owned();
+    if obj.is_instance_of::<PyString>() {
+        return text(obj);
     }
     match obj.str() {
-        Ok(s) => s.to_string_lossy().into_owned(),
+        Ok(s) => text(s.as_any()),
         Err(_) => String::new(),
     }
 }
@@ -99,10 +126,8 @@ pub(crate) fn name(obj: &Bound<'_, PyAny>) -> String {
 pub(crate) enum Bad {
     KeyType(String),
     KeyEmpty,
-    KeySurrogate,
     ValueNone,
     ValueType(String),
-    Surrogate,
     Mixed,
     NoneInSequence,
     IntRange,
@@ -114,10 +139,8 @@ impl Bad {
         match self {
             Bad::KeyType(t) => format!("py-attr-key-type:{t}"),
             Bad::KeyEmpty => "py-attr-key-empty".into(),
-            Bad::KeySurrogate => "py-attr-key-surrogate".into(),
             Bad::ValueNone => "py-attr-none".into(),
             Bad::ValueType(t) => format!("py-attr-type:{t}"),
-            Bad::Surrogate => "py-attr-surrogate".into(),
             Bad::Mixed => "py-attr-mixed".into(),
             Bad::NoneInSequence => "py-attr-none-in-sequence".into(),
             Bad::IntRange => "py-attr-int-range".into(),
@@ -129,13 +152,11 @@ impl Bad {
         match self {
             Bad::KeyType(t) => format!("the key is a {t}, not a str"),
             Bad::KeyEmpty => "the key is empty".into(),
-            Bad::KeySurrogate => "the key is not valid Unicode (lone surrogate)".into(),
             Bad::ValueNone => "the value is None".into(),
             Bad::ValueType(t) => format!(
                 "a value of type {t} is not supported (use bool, int, float, str or a \
                  homogeneous sequence of one of them)"
             ),
-            Bad::Surrogate => "the value is not valid Unicode (lone surrogate)".into(),
             Bad::Mixed => "the sequence mixes types (sequences must be homogeneous)".into(),
             Bad::NoneInSequence => "the sequence contains None".into(),
             Bad::IntRange => "the int does not fit in 64 bits".into(),
@@ -170,7 +191,7 @@ pub(crate) fn key(k: &Bound<'_, PyAny>) -> Result<Key, Bad> {
     match utf8_borrowed(k) {
         Some("") => Err(Bad::KeyEmpty),
         Some(s) => Ok(intern::KEYS.share_cached(s)),
-        None => Err(Bad::KeySurrogate),
+        None => Ok(intern::KEYS.share(&repaired(k))),
     }
 }
 
@@ -191,7 +212,7 @@ enum Elem {
 
 fn elem(v: &Bound<'_, PyAny>) -> Result<Elem, Bad> {
     if v.is_instance_of::<PyString>() {
-        return utf8(v).map(Elem::Str).ok_or(Bad::Surrogate);
+        return Ok(Elem::Str(text(v)));
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return Ok(Elem::Bool(b.is_true()));
@@ -232,9 +253,10 @@ fn sequence<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>) -> Result<Value
 pub(crate) fn value(v: &Bound<'_, PyAny>) -> Result<Value, Bad> {
     // The common exact types first, by identity of their type.
     if v.is_exact_instance_of::<PyString>() {
-        return utf8_borrowed(v)
-            .map(|s| Value::String(intern::VALUES.share_cached(s)))
-            .ok_or(Bad::Surrogate);
+        return Ok(Value::String(match utf8_borrowed(v) {
+            Some(s) => intern::VALUES.share_cached(s),
+            None => Cow::Owned(repaired(v)),
+        }));
     }
     if let Ok(b) = v.cast_exact::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));

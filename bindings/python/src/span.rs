@@ -150,7 +150,7 @@ impl PySpan {
             Err(_) => qualname,
         };
         let message = match exception.str() {
-            Ok(s) => s.to_string_lossy().into_owned(),
+            Ok(s) => convert::text(s.as_any()),
             Err(_) => String::new(),
         };
         let stacktrace = o
@@ -196,7 +196,7 @@ impl PySpan {
                 .unwrap_or_default();
             let msg = exc
                 .str()
-                .map(|s| s.to_string_lossy().into_owned())
+                .map(|s| convert::text(s.as_any()))
                 .unwrap_or_default();
             self.with_live(|s| s.set_status(Status::Error(format!("{type_name}: {msg}"))));
         }
