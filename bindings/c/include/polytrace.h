@@ -134,6 +134,8 @@ typedef struct polytrace_span_context_t {
 
 // A borrowed string: `len` bytes of UTF-8 at `ptr`, no NUL terminator needed (`len` may be
 // `POLYTRACE_NUL_TERMINATED` for a NUL-terminated one). `ptr` may be NULL when `len` is 0.
+// Span text that is not UTF-8 is kept, each invalid part replaced by U+FFFD (the rule of
+// every binding); an option that is not UTF-8 is an `InvalidArgument` error.
 //
 // Ownership: always borrowed by polytrace for the duration of the call that receives it.
 typedef struct polytrace_str_t {
@@ -426,8 +428,8 @@ typedef struct polytrace_finished_span_t {
 // No error (what `polytrace_error_kind(NULL)` returns).
 #define POLYTRACE_ERROR_NONE 0
 
-// A caller passed a value the API cannot accept: NULL or freed handle, invalid UTF-8, an
-// unknown enum value, a too small buffer, a second `polytrace_span_end`.
+// A caller passed a value the API cannot accept: NULL or freed handle, an option that is not
+// UTF-8, an unknown enum value, a too small buffer, a second `polytrace_span_end`.
 #define POLYTRACE_ERROR_INVALID_ARGUMENT 1
 
 // An explicit configuration option is invalid (unknown name, bad value).

@@ -4,10 +4,15 @@
 //! Every C string is borrowed for the duration of the call only: what the core keeps is copied
 //! (once, into Rust) or interned (see [`polytrace_core::intern`]). Nothing here trusts a length or a
 //! pointer more than it must: NULL with a non-zero length, misaligned arrays and lengths over
-//! `isize::MAX` are `InvalidArgument`, and so is text that is not UTF-8.
+//! `isize::MAX` are `InvalidArgument`. Span text (names, attribute keys and values, event
+//! names, exception fields, status descriptions) that is not UTF-8 is kept, repaired by the
+//! core's rule ([`polytrace_core::text`]: U+FFFD for each invalid part), as in every binding;
+//! options and baggage entries must be UTF-8 (`InvalidArgument`), and carrier pairs that are
+//! not are ignored.
 
 use polytrace_core::config::OptionValue;
 use polytrace_core::intern;
+use polytrace_core::text::lossy_utf8;
 use polytrace_core::{Attribute, Error, Key, Result, SpanKind, Status, Value};
 use std::borrow::Cow;
 use std::ffi::{c_char, CStr};
@@ -18,6 +23,8 @@ pub const POLYTRACE_NUL_TERMINATED: usize = usize::MAX;
 
 /// A borrowed string: `len` bytes of UTF-8 at `ptr`, no NUL terminator needed (`len` may be
 /// `POLYTRACE_NUL_TERMINATED` for a NUL-terminated one). `ptr` may be NULL when `len` is 0.
+/// Span text that is not UTF-8 is kept, each invalid part replaced by U+FFFD (the rule of
+/// every binding); an option that is not UTF-8 is an `InvalidArgument` error.
 ///
 /// Ownership: always borrowed by polytrace for the duration of the call that receives it.
 #[repr(C)]
@@ -258,6 +265,30 @@ pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize, what: &str) -> Res
     utf8(unsafe { bytes(ptr, len, what) }?, what)
 }
 
+/// A C string argument that is span text: repaired by the core's rule when it is not UTF-8.
+///
+/// # Safety
+/// As [`bytes`].
+#[inline]
+pub(crate) unsafe fn span_text<'a>(
+    ptr: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<Cow<'a, str>> {
+    // SAFETY: forwarded.
+    Ok(lossy_utf8(unsafe { bytes(ptr, len, what) }?))
+}
+
+/// As [`span_text`], for a `polytrace_str_t`.
+///
+/// # Safety
+/// As [`bytes`].
+#[inline]
+unsafe fn span_str<'a>(s: &polytrace_str_t, what: &str) -> Result<Cow<'a, str>> {
+    // SAFETY: forwarded.
+    unsafe { span_text(s.ptr, s.len, what) }
+}
+
 /// As [`text`], for a `polytrace_str_t`.
 ///
 /// # Safety
@@ -314,7 +345,7 @@ pub(crate) unsafe fn cached_value(ptr: *const c_char, len: usize) -> Option<&'st
 unsafe fn key_slow(ptr: *const c_char, len: usize, what: &str) -> Result<Key> {
     // SAFETY: forwarded.
     let b = unsafe { bytes(ptr, len, what) }?;
-    Ok(key_of(utf8(b, what)?))
+    Ok(key_of(&lossy_utf8(b)))
 }
 
 /// A C string argument used as a string value, as [`key_arg`].
@@ -341,7 +372,7 @@ pub(crate) unsafe fn string_value_arg(ptr: *const c_char, len: usize, what: &str
 unsafe fn string_value_slow(ptr: *const c_char, len: usize, what: &str) -> Result<Value> {
     // SAFETY: forwarded.
     let b = unsafe { bytes(ptr, len, what) }?;
-    Ok(string_value(utf8(b, what)?))
+    Ok(string_value(&lossy_utf8(b)))
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str> {
@@ -414,7 +445,7 @@ pub(crate) unsafe fn strings(
     items
         .iter()
         // SAFETY: forwarded.
-        .map(|s| unsafe { str_arg(s, what) }.map(str::to_owned))
+        .map(|s| unsafe { span_str(s, what) }.map(Cow::into_owned))
         .collect()
 }
 
@@ -431,7 +462,7 @@ pub(crate) unsafe fn value(v: &polytrace_value_t, what: &str) -> Result<Value> {
             }
             POLYTRACE_VALUE_INT64 => Value::Int(v.data.int64),
             POLYTRACE_VALUE_DOUBLE => Value::Double(v.data.float64),
-            POLYTRACE_VALUE_STRING => string_value(str_arg(&v.data.string, what)?),
+            POLYTRACE_VALUE_STRING => string_value(&span_str(&v.data.string, what)?),
             POLYTRACE_VALUE_BOOL_ARRAY => {
                 let a = v.data.bool_array;
                 Value::BoolArray(bools(a.items, a.len, what)?)
@@ -471,7 +502,7 @@ pub(crate) unsafe fn attributes(
         .iter()
         .map(|a| {
             // SAFETY: forwarded.
-            let key = key_of(unsafe { str_arg(&a.key, "attribute key") }?);
+            let key = key_of(&unsafe { span_str(&a.key, "attribute key") }?);
             // SAFETY: forwarded.
             let value = unsafe { value(&a.value, "attribute value") }?;
             Ok((key, value))

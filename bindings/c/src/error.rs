@@ -21,8 +21,8 @@ pub type polytrace_error_kind_t = u32;
 
 /// No error (what `polytrace_error_kind(NULL)` returns).
 pub const POLYTRACE_ERROR_NONE: polytrace_error_kind_t = 0;
-/// A caller passed a value the API cannot accept: NULL or freed handle, invalid UTF-8, an
-/// unknown enum value, a too small buffer, a second `polytrace_span_end`.
+/// A caller passed a value the API cannot accept: NULL or freed handle, an option that is not
+/// UTF-8, an unknown enum value, a too small buffer, a second `polytrace_span_end`.
 pub const POLYTRACE_ERROR_INVALID_ARGUMENT: polytrace_error_kind_t = 1;
 /// An explicit configuration option is invalid (unknown name, bad value).
 pub const POLYTRACE_ERROR_INVALID_CONFIG: polytrace_error_kind_t = 2;

@@ -80,14 +80,14 @@ pub unsafe extern "C" fn polytrace_key_intern(
         // SAFETY: the caller promises a valid place (or NULL, which is an error).
         unsafe { convert::write_out(out_key, std::ptr::null(), "out_key") }?;
         // SAFETY: forwarded.
-        let text = unsafe { convert::text(text, len, "text") }?;
+        let text = unsafe { convert::span_text(text, len, "text") }?;
         if text.len() > POLYTRACE_KEY_MAX_LEN {
             return Err(Error::invalid_argument(format!(
                 "the key is {} bytes long, at most {POLYTRACE_KEY_MAX_LEN} can be interned",
                 text.len()
             )));
         }
-        let (index, _, hash) = KEY_HANDLES.intern(text).ok_or_else(|| {
+        let (index, _, hash) = KEY_HANDLES.intern(&text).ok_or_else(|| {
             Error::internal(format!(
                 "too many interned keys (at most {})",
                 intern::MAX_ENTRIES

@@ -880,21 +880,21 @@ pub unsafe extern "C" fn polytrace_span_record_exception(
     call("polytrace_span_record_exception", || {
         update(span, |s| {
             // SAFETY: forwarded: the caller promises each pointer is valid for its length.
-            let type_name = unsafe { convert::text(type_name, type_name_len, "type_name") }?;
+            let type_name = unsafe { convert::span_text(type_name, type_name_len, "type_name") }?;
             // SAFETY: as above.
-            let message = unsafe { convert::text(message, message_len, "message") }?;
+            let message = unsafe { convert::span_text(message, message_len, "message") }?;
             let stacktrace = if stacktrace.is_null() {
                 None
             } else {
                 // SAFETY: as above.
-                Some(unsafe { convert::text(stacktrace, stacktrace_len, "stacktrace") }?)
+                Some(unsafe { convert::span_text(stacktrace, stacktrace_len, "stacktrace") }?)
             };
             // SAFETY: as above.
             let attributes = unsafe { convert::attributes(attributes, attributes_len) }?;
             s.record_exception(Exception {
-                type_name: type_name.to_owned(),
-                message: message.to_owned(),
-                stacktrace: stacktrace.map(str::to_owned),
+                type_name: type_name.into_owned(),
+                message: message.into_owned(),
+                stacktrace: stacktrace.map(Cow::into_owned),
                 escaped: None,
                 attributes,
                 time: None,
@@ -922,8 +922,8 @@ pub unsafe extern "C" fn polytrace_span_set_status(
     call("polytrace_span_set_status", || {
         update(span, |s| {
             // SAFETY: forwarded.
-            let d = unsafe { convert::text(description, description_len, "description") }?;
-            s.set_status(convert::status(code, d)?);
+            let d = unsafe { convert::span_text(description, description_len, "description") }?;
+            s.set_status(convert::status(code, &d)?);
             Ok(())
         })
     })

@@ -1,5 +1,6 @@
 //! The C ABI called as C calls it: every entry point tolerates NULL, freed and foreign
-//! handles, invalid UTF-8, double end and double free; spans, propagation and stats work.
+//! handles, invalid UTF-8 (repaired in span text, refused in options), double end and double
+//! free; spans, propagation and stats work.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -527,36 +528,39 @@ fn span_lifecycle_and_stats() {
 }
 
 #[test]
-fn invalid_utf8_is_an_error_not_a_crash() {
+fn invalid_utf8_is_repaired_in_span_text_refused_in_options_ignored_in_carriers() {
     let p = provider();
     let t = tracer(p);
     let sp = span(t, "utf8");
     let bad = [0x66u8, 0xff, 0xfe];
     // SAFETY: valid handles and buffers.
     unsafe {
-        let msg = invalid(polytrace_span_set_attribute_int64(
+        // Span text follows the core's rule (tests/text_vectors.rs has every case): kept.
+        ok(polytrace_span_set_attribute_int64(
             sp,
             bad.as_ptr().cast(),
             3,
             1,
         ));
-        assert!(msg.contains("UTF-8"), "{msg}");
-        invalid(polytrace_span_set_attribute_string(
+        ok(polytrace_span_set_attribute_string(
             sp,
             c"k".as_ptr(),
             1,
             bad.as_ptr().cast(),
             3,
         ));
-        invalid(polytrace_span_update_name(sp, bad.as_ptr().cast(), 3));
+        ok(polytrace_span_update_name(sp, bad.as_ptr().cast(), 3));
         let mut x = null_mut();
-        invalid(polytrace_span_start(
+        ok(polytrace_span_start(
             t,
             bad.as_ptr().cast(),
             3,
             null(),
             &mut x,
         ));
+        ok(polytrace_span_end(x, 0));
+        polytrace_span_free(x);
+        // Options must be UTF-8.
         let opt = [polytrace_kv_t {
             key: polytrace_str_t {
                 ptr: bad.as_ptr().cast(),
@@ -565,7 +569,8 @@ fn invalid_utf8_is_an_error_not_a_crash() {
             value: s("x"),
         }];
         let mut q = null_mut();
-        invalid(polytrace_provider_new(opt.as_ptr(), 1, &mut q));
+        let msg = invalid(polytrace_provider_new(opt.as_ptr(), 1, &mut q));
+        assert!(msg.contains("UTF-8"), "{msg}");
         // Unknown options are InvalidConfig.
         let opt = [polytrace_kv_t {
             key: s("no_such_option"),
@@ -958,34 +963,6 @@ fn span_json<'a>(json: &'a str, name: &str) -> (&'a str, &'a str, &'a str) {
     (&json[at..links], &json[links..end], &head[id..])
 }
 
-/// A provider of service `ffi-NAME` exporting OTLP JSON lines to a fresh file in the temporary
-/// directory, and that file.
-fn file_provider(name: &str) -> (*mut polytrace_provider_t, std::path::PathBuf) {
-    let path =
-        std::env::temp_dir().join(format!("polytrace-ffi-{name}-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let service = format!("ffi-{name}");
-    let path_text = path.to_string_lossy().into_owned();
-    let opts = [
-        polytrace_kv_t {
-            key: s("service_name"),
-            value: s(&service),
-        },
-        polytrace_kv_t {
-            key: s("exporter"),
-            value: s("file"),
-        },
-        polytrace_kv_t {
-            key: s("file_path"),
-            value: s(&path_text),
-        },
-    ];
-    let mut p = null_mut();
-    // SAFETY: valid arrays and out-pointer; the strings are copied.
-    ok(unsafe { polytrace_provider_new(opts.as_ptr(), opts.len(), &mut p) });
-    (p, path)
-}
-
 #[test]
 fn links_trace_state_and_keys_reach_the_exporter() {
     let (p, path) = file_provider("links");
@@ -1019,7 +996,14 @@ fn links_trace_state_and_keys_reach_the_exporter() {
             b"app.count"
         );
         let mut bad = null();
-        invalid(polytrace_key_intern(c"\xff".as_ptr(), 1, &mut bad));
+        ok(polytrace_key_intern(c"\xff".as_ptr(), 1, &mut bad));
+        ok(polytrace_key_text(bad, &mut text));
+        assert_eq!(
+            text_of(text),
+            "\u{fffd}",
+            "a key that is not UTF-8 is repaired"
+        );
+        bad = null();
         let long = "k".repeat(POLYTRACE_KEY_MAX_LEN + 1);
         invalid(polytrace_key_intern(
             long.as_ptr().cast(),

@@ -1,6 +1,7 @@
 'use strict';
 // The shared, language-neutral vectors: tests/vectors/propagation.json through the
-// TextMapPropagator, tests/vectors/config.json through the core's resolver.
+// TextMapPropagator, tests/vectors/config.json through the core's resolver, spans.json and
+// text.json through @opentelemetry/api.
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -265,6 +266,45 @@ test('span vectors: operations through @opentelemetry/api, spans as the core exp
       runSpans(c, provider);
       await provider.shutdown();
       compareSpans(c, spans());
+    });
+  }
+});
+
+// tests/vectors/text.json: a string with lone surrogates, built from each case's UTF-16 code
+// units, given as every kind of text the API takes, is exported as the case's `text` (the
+// core's rule: kept, one U+FFFD per lone surrogate). Cases with only `utf8` bytes are for the
+// byte-string bindings.
+test('text vectors: lone surrogates in every text argument', async (t) => {
+  const cases = vectors('text.json').cases.filter((c) => c.utf16);
+  assert.ok(cases.length >= 7, `${cases.length} UTF-16 cases`);
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const given = String.fromCharCode(...c.utf16);
+      const want = c.text;
+      const { provider, spans } = fileProvider(TracerProvider);
+      const tracer = provider.getTracer('text');
+      const link = { context: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 }, attributes: { link: given } };
+      const s = tracer.startSpan(given, { attributes: { start: given }, links: [link] });
+      s.setAttribute(given, given);
+      s.setAttribute('array', ['ok', given]);
+      s.setAttributes({ many: given });
+      s.addEvent(given, { event: given });
+      s.recordException(new Error(given));
+      s.setStatus({ code: api.SpanStatusCode.ERROR, message: given });
+      s.end();
+      const u = tracer.startSpan('renamed');
+      u.updateName(given);
+      u.end();
+      await provider.shutdown();
+      const [first, second] = spans();
+      assert.equal(first.name, want);
+      assert.deepEqual(first.attrs, { start: want, [want]: want, array: ['ok', want], many: want });
+      assert.deepEqual(attrs(first.links[0].attributes), { link: want });
+      assert.equal(first.events[0].name, want);
+      assert.deepEqual(attrs(first.events[0].attributes), { event: want });
+      assert.equal(attrs(first.events[1].attributes)['exception.message'], want);
+      assert.equal(first.status.message, want);
+      assert.equal(second.name, want);
     });
   }
 });

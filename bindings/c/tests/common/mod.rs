@@ -71,6 +71,34 @@ pub fn provider() -> *mut polytrace_provider_t {
     p
 }
 
+/// A provider of service `ffi-NAME` exporting OTLP JSON lines to a fresh file in the temporary
+/// directory, and that file.
+pub fn file_provider(name: &str) -> (*mut polytrace_provider_t, std::path::PathBuf) {
+    let path =
+        std::env::temp_dir().join(format!("polytrace-ffi-{name}-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let service = format!("ffi-{name}");
+    let path_text = path.to_string_lossy().into_owned();
+    let opts = [
+        polytrace_kv_t {
+            key: s("service_name"),
+            value: s(&service),
+        },
+        polytrace_kv_t {
+            key: s("exporter"),
+            value: s("file"),
+        },
+        polytrace_kv_t {
+            key: s("file_path"),
+            value: s(&path_text),
+        },
+    ];
+    let mut p = ptr::null_mut();
+    // SAFETY: valid arrays and out-pointer; the strings are copied.
+    ok(unsafe { polytrace_provider_new(opts.as_ptr(), opts.len(), &mut p) });
+    (p, path)
+}
+
 pub fn tracer(p: *const polytrace_provider_t) -> *mut polytrace_tracer_t {
     let mut t = ptr::null_mut();
     // SAFETY: valid strings and out-pointer.
