@@ -723,10 +723,18 @@ description(D) when is_atom(D) -> {ok, atom_to_binary(D)};
 description(D) when is_list(D) ->
     case unicode:characters_to_binary(D) of
         B when is_binary(B) -> {ok, B};
-        _ -> error
+        _ -> code_points(D)
     end;
 description(_) ->
     error.
+
+%% A string that unicode refuses because it holds a surrogate's code point: passed on as it is,
+%% the NIF repairs it by the core's rule (as a name or key).
+code_points(D) ->
+    case lists:all(fun(C) -> is_integer(C) andalso C >= 0 andalso C =< 16#10FFFF end, D) of
+        true -> {ok, D};
+        false -> error
+    end.
 
 %% @doc Renames the current span.
 -spec update_name(term()) -> boolean().

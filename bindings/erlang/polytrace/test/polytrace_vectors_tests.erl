@@ -1,7 +1,8 @@
-%% The shared, language-neutral vectors of tests/vectors/ (propagation.json, config.json), run
-%% through the binding's public API (extract/1, inject/2) and its option conversion (the options
-%% go through the same conversion as start/1; the NIF's testing build resolves them against
-%% the case's fake environment). JSON is decoded by the testing build (OTP 25 has no parser).
+%% The shared, language-neutral vectors of tests/vectors/ (propagation.json, config.json,
+%% spans.json, text.json), run through the binding's public API (extract/1, inject/2, the span
+%% API) and its option conversion (the options go through the same conversion as start/1; the
+%% NIF's testing build resolves them against the case's fake environment). JSON is decoded by
+%% the testing build (OTP 25 has no parser).
 -module(polytrace_vectors_tests).
 
 -include_lib("eunit/include/eunit.hrl").
@@ -130,11 +131,15 @@ problem_atom(<<"BadValue">>) -> bad_value.
 %% ------------------------------------------------------------------------------------------
 
 spans_test_() ->
-    V = vectors("spans.json"),
+    app_cases("spans: ", fun spans_case/1, maps:get(<<"cases">>, vectors("spans.json"))).
+
+%% Each case run by Run as a test named Prefix and the case's name, with the application
+%% started (each case starts its own pipeline).
+app_cases(Prefix, Run, Cases) ->
     {setup,
         fun() -> {ok, _} = application:ensure_all_started(polytrace) end,
         fun(_) -> polytrace:shutdown() end,
-        [{binary_to_list(maps:get(<<"name">>, C)), fun() -> spans_case(C) end} || C <- maps:get(<<"cases">>, V)]}.
+        [{Prefix ++ binary_to_list(maps:get(<<"name">>, C)), fun() -> Run(C) end} || C <- Cases]}.
 
 spans_case(C) ->
     File = polytrace_test_util:tmp_file("spans.jsonl"),
@@ -278,3 +283,70 @@ link_of(L) ->
         <<"span_id">> => maps:get(<<"spanId">>, L),
         <<"attributes">> => polytrace_test_util:attrs(L)
     }.
+
+%% ------------------------------------------------------------------------------------------
+%% tests/vectors/text.json: text that is not valid Unicode. Each case's `utf8` bytes, as a
+%% binary, are a span name, an attribute key, an attribute value (and a string-list element),
+%% an event name and an error status's description; every one is exported as the case's `text`
+%% (the core's rule, polytrace_core::text). Read back from the file exporter.
+%% ------------------------------------------------------------------------------------------
+
+text_test_() ->
+    app_cases("text as a binary: ", fun text_case/1, maps:get(<<"cases">>, vectors("text.json"))).
+
+text_case(C) ->
+    Bytes = unhex(maps:get(<<"utf8">>, C)),
+    Want = maps:get(<<"text">>, C),
+    ?assertEqual(text_fields(Want), exported_text(Bytes, Bytes, Bytes)).
+
+%% What the test compares: the five places text goes, and a string-list element.
+text_fields(Want) ->
+    #{name => Want, key => Want, value => Want, list_element => Want, event => Want, status => Want}.
+
+%% One span named Name with the attribute {Key, Value} (and <<"list">> => [Value]), an event
+%% named Name and an error status described by Name, exported; the text of each as exported.
+exported_text(Name, Key, Value) ->
+    File = polytrace_test_util:tmp_file("text.jsonl"),
+    polytrace_test_util:restart(#{exporter => file, file_path => list_to_binary(File), service_name => <<"vectors">>}),
+    S = polytrace:start_span(Name, #{}),
+    ?assert(polytrace:set_attribute(S, Key, Value)),
+    ?assert(polytrace:set_attribute(S, <<"list">>, [Value])),
+    ?assert(polytrace:add_event(S, Name, #{})),
+    ?assert(polytrace:set_status(S, error, Name)),
+    polytrace:end_span(S),
+    ok = polytrace:shutdown(),
+    [Span] = polytrace_test_util:spans(File),
+    Attrs = polytrace_test_util:attrs(Span),
+    [{K, V}] = maps:to_list(maps:remove(<<"list">>, Attrs)),
+    [Ev] = maps:get(<<"events">>, Span),
+    #{
+        name => maps:get(<<"name">>, Span),
+        key => K,
+        value => V,
+        list_element => hd(maps:get(<<"list">>, Attrs)),
+        event => maps:get(<<"name">>, Ev),
+        status => maps:get(<<"message">>, maps:get(<<"status">>, Span))
+    }.
+
+%% The same cases as Erlang strings (charlists of code points, built from the case's `utf16`: a
+%% surrogate pair is its character, a lone surrogate the surrogate's code point, which Erlang's
+%% lists can hold) as a span name, an attribute key, an event name and an error status's
+%% description: the same text. (A charlist attribute value is a list of integers, not text.)
+charlist_text_test_() ->
+    Cases = maps:get(<<"cases">>, vectors("text.json")),
+    app_cases("text as a string: ", fun charlist_text_case/1, [C || C <- Cases, maps:is_key(<<"utf16">>, C)]).
+
+charlist_text_case(C) ->
+    Chars = code_points(maps:get(<<"utf16">>, C)),
+    Want = maps:get(<<"text">>, C),
+    ?assertEqual(
+        maps:without([value, list_element], text_fields(Want)),
+        maps:without([value, list_element], exported_text(Chars, Chars, <<"v">>))
+    ).
+
+code_points([H, L | Rest]) when H >= 16#D800, H =< 16#DBFF, L >= 16#DC00, L =< 16#DFFF ->
+    [16#10000 + ((H - 16#D800) bsl 10) + (L - 16#DC00) | code_points(Rest)];
+code_points([U | Rest]) ->
+    [U | code_points(Rest)];
+code_points([]) ->
+    [].

@@ -5,6 +5,7 @@
 use polytrace_core::config::OptionValue;
 use polytrace_core::intern::{KEYS, VALUES};
 use polytrace_core::propagation::TraceState;
+use polytrace_core::text::lossy_utf8;
 use polytrace_core::{SpanContext, SpanId, Stats, TraceFlags, TraceId, Value};
 use rustler::{Atom, Binary, Encoder, Env, NewBinary, Term, TermType};
 use std::borrow::Cow;
@@ -73,31 +74,43 @@ fn atom_text(term: Term<'_>) -> Option<Cow<'static, str>> {
     }
 }
 
-/// A charlist's text (`None` unless every element is a Unicode code point).
+/// A charlist's text (`None` unless every element is a code point, 0 to 0x10FFFF). A list can
+/// hold a surrogate's code point, which no `char` is: it is written as the three bytes
+/// WTF-8 gives it and the text repaired by the core's rule, as a binary holding them would be
+/// (`polytrace_core::text`).
 fn charlist_text(term: Term<'_>) -> Option<String> {
-    let mut s = String::new();
+    let mut bytes = Vec::new();
     for c in term.into_list_iterator().ok()? {
         let n: u32 = c.decode().ok()?;
-        s.push(char::from_u32(n)?);
+        match char::from_u32(n) {
+            Some(ch) => bytes.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes()),
+            None if (0xD800..=0xDFFF).contains(&n) => bytes.extend_from_slice(&[
+                0xE0 | (n >> 12) as u8,
+                0x80 | ((n >> 6) & 0x3F) as u8,
+                0x80 | (n & 0x3F) as u8,
+            ]),
+            None => return None,
+        }
     }
-    Some(s)
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| lossy_utf8(e.as_bytes()).into_owned()))
 }
 
 /// Bytes as text: UTF-8 shared from `table` (or copied when it does not fit there), anything
-/// else decoded lossily (U+FFFD). The same binary seen again (a literal key or name: same
-/// address, same bytes) is found in the table's pointer cache before any UTF-8 validation.
+/// else repaired by the core's rule (`polytrace_core::text`). The same binary seen again (a
+/// literal key or name: same address, same bytes) is found in the table's pointer cache before
+/// any UTF-8 validation.
 #[inline]
 fn bytes_text(bytes: &[u8], table: &polytrace_core::intern::Table) -> Cow<'static, str> {
     if let Some(s) = table.recent(bytes) {
         return Cow::Borrowed(s);
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => table.share_cached(s),
-        Err(_) => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    match lossy_utf8(bytes) {
+        Cow::Borrowed(s) => table.share_cached(s),
+        Cow::Owned(s) => Cow::Owned(s),
     }
 }
 
-/// A name or key: an atom, a binary (UTF-8; anything else lossily) or a charlist. Shared from
+/// A name or key: an atom, a binary (UTF-8; anything else repaired) or a charlist. Shared from
 /// the core's key table when short. `None` for any other term.
 #[inline]
 pub fn key(term: Term<'_>) -> Option<Cow<'static, str>> {
@@ -117,7 +130,7 @@ pub fn string(term: Term<'_>) -> Option<String> {
     match term.get_type() {
         TermType::Binary => {
             let b = Binary::from_term(term).ok()?;
-            Some(String::from_utf8_lossy(b.as_slice()).into_owned())
+            Some(lossy_utf8(b.as_slice()).into_owned())
         }
         TermType::Atom => term.atom_to_string().ok(),
         TermType::List => charlist_text(term),
@@ -208,7 +221,7 @@ fn is_bool(term: Term<'_>) -> bool {
     term.decode::<bool>().is_ok()
 }
 
-/// An attribute value: a binary (UTF-8; other bytes lossily) or atom (its name; `true` and
+/// An attribute value: a binary (UTF-8; other bytes repaired) or atom (its name; `true` and
 /// `false` are booleans) is a string, an integer (64-bit), a float, or a homogeneous list of
 /// one of those. Anything else is [`Rejected`].
 #[inline]
@@ -281,7 +294,7 @@ fn key_or_value_string(t: Term<'_>) -> Option<String> {
     match t.get_type() {
         TermType::Binary => Binary::from_term(t)
             .ok()
-            .map(|b| String::from_utf8_lossy(b.as_slice()).into_owned()),
+            .map(|b| lossy_utf8(b.as_slice()).into_owned()),
         TermType::Atom => atom_text(t).map(Cow::into_owned),
         _ => None,
     }
@@ -487,7 +500,7 @@ fn header_text<'a>(term: Term<'a>) -> Option<Cow<'a, str>> {
     match term.get_type() {
         TermType::Binary => {
             let b = Binary::from_term(term).ok()?;
-            Some(String::from_utf8_lossy(b.as_slice()))
+            Some(lossy_utf8(b.as_slice()))
         }
         TermType::List => charlist_text(term).map(Cow::Owned),
         TermType::Atom => term.atom_to_string().ok().map(Cow::Owned),
