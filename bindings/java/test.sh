@@ -6,11 +6,12 @@
 # `mvn -B verify` in bindings/java does everything: cargo builds the native library (release,
 # with the `testing` feature) through the workspace's target directory and the JAR carries it
 # under native/<os>-<arch>/; cargo builds the polytrace CLI (the tests' OTLP receiver); Surefire
-# runs the JUnit 5 suite with -Xcheck:jni (API, context and virtual threads, propagation and
-# config vectors, OkHttp instrumentation over a real HTTP hop, Logback MDC, bad input and UTF-16,
-# shutdown hook and exit bound, concurrency and huge input (ChaosTest), TLS/mTLS, header secrets
-# and redaction (SecurityTest), the quickstart). Maven resolves its dependencies into ~/.m2 once; nothing is
-# installed. The run fails on any test failure and on any -Xcheck:jni warning.
+# runs the JUnit 5 suite with -Xcheck:jni (API, context and virtual threads, propagation, config,
+# span and text vectors, OkHttp instrumentation over a real HTTP hop, Logback MDC, bad input and
+# UTF-16, shutdown hook and exit bound, concurrency and huge input (ChaosTest), TLS/mTLS, header
+# secrets and redaction (SecurityTest), the quickstart). Maven resolves its dependencies into
+# ~/.m2 once; nothing is installed. The run fails on any test failure and on any -Xcheck:jni
+# warning.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"

@@ -10,13 +10,33 @@ use polytrace_core::config::OptionValue;
 use polytrace_core::propagation::{Baggage, TraceState};
 use polytrace_core::{Error, SpanContext, SpanId, Stats, TraceFlags, TraceId};
 
-/// A Java string as Rust text (`null` as `""`). Supplementary characters arrive intact; a lone
-/// surrogate becomes U+FFFD.
+/// A Java string as Rust text (`null` as `""`), read as its UTF-16 code units and decoded by
+/// the core's rule for text that is not valid Unicode (`polytrace_core::text`: a lone
+/// surrogate is one U+FFFD, the rest kept). Not through the JNI's modified UTF-8, which writes
+/// a supplementary character as two encoded surrogates: decoding that lossily would turn the
+/// character into two U+FFFD and a lone surrogate into three.
 pub fn string(env: &Env<'_>, s: &JString<'_>) -> JResult<String> {
     if s.is_null() {
         return Ok(String::new());
     }
-    Ok(s.try_to_string(env)?)
+    let raw = env.get_raw();
+    let js = s.as_raw();
+    // SAFETY: `raw` is the calling thread's environment and `js` a live, non-null local
+    // reference to a `java.lang.String` (the method's argument or an array element just read);
+    // `units` has room for the `n` code units GetStringRegion copies.
+    let units = unsafe {
+        let table = &**raw;
+        let n = (table.v1_1.GetStringLength)(raw, js);
+        let mut units = vec![0u16; n.max(0) as usize];
+        if n > 0 {
+            (table.v1_2.GetStringRegion)(raw, js, 0, n, units.as_mut_ptr());
+        }
+        units
+    };
+    if env.exception_check() {
+        return Err(jni::errors::Error::JavaException.into());
+    }
+    Ok(polytrace_core::text::lossy_utf16(units))
 }
 
 /// A Java string, `null` as `None`.
@@ -24,7 +44,7 @@ pub fn opt_string(env: &Env<'_>, s: &JString<'_>) -> JResult<Option<String>> {
     if s.is_null() {
         return Ok(None);
     }
-    Ok(Some(s.try_to_string(env)?))
+    string(env, s).map(Some)
 }
 
 /// A `String[]` as Rust strings (`null` elements as `""`; a `null` array as empty).

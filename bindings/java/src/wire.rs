@@ -1,8 +1,15 @@
 //! The byte form of the propagation calls' arguments and results: one `byte[]` each way
 //! instead of arrays of strings, whose JNI conversions (class lookups, modified UTF-8) cost
-//! microseconds per call. `crate::raw` moves the bytes. A string is a little-endian `u32` byte length and its UTF-8; an
-//! index a `u8`; a count a `u32`. `Wire.java` is the Java side.
+//! microseconds per call. `crate::raw` moves the bytes. `Wire.java` is the Java side.
+//!
+//! A string is a little-endian `u32` header, its length `n` shifted left by one with the low
+//! bit telling what follows: `0` `n` bytes of UTF-8, `1` `n` UTF-16LE code units. Java writes
+//! ASCII as bytes and any other string as its code units, so the core's rule for text that is
+//! not valid Unicode (`polytrace_core::text`) decides what a lone surrogate becomes, not Java's
+//! encoder (which writes `?`); the core's answers are valid Unicode and always UTF-8. An index
+//! is a `u8`; a count a `u32`.
 
+use polytrace_core::text::{lossy_utf16, lossy_utf8};
 use polytrace_core::Error;
 
 /// Reads the form.
@@ -33,18 +40,35 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
-    /// A string (empty at the end of the input); invalid UTF-8 becomes U+FFFD.
+    /// A little-endian `u32`.
+    fn u32(&mut self) -> Result<u32, Error> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let end = self.pos.checked_add(n).ok_or_else(short)?;
+        let s = self.b.get(self.pos..end).ok_or_else(short)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    /// A string (empty at the end of the input), decoded by `polytrace_core::text`.
     pub fn string(&mut self) -> Result<String, Error> {
         if self.done() {
             return Ok(String::new());
         }
-        let len = self.b.get(self.pos..self.pos + 4).ok_or_else(short)?;
-        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        self.pos += 4;
-        let end = self.pos.checked_add(n).ok_or_else(short)?;
-        let s = self.b.get(self.pos..end).ok_or_else(short)?;
-        self.pos = end;
-        Ok(String::from_utf8_lossy(s).into_owned())
+        let header = self.u32()?;
+        let n = (header >> 1) as usize;
+        if header & 1 == 0 {
+            return Ok(lossy_utf8(self.take(n)?).into_owned());
+        }
+        let units = self.take(n.checked_mul(2).ok_or_else(short)?)?;
+        Ok(lossy_utf16(
+            units
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
+        ))
     }
 }
 
@@ -65,9 +89,9 @@ impl Writer {
         self.b.extend_from_slice(&v.to_le_bytes());
     }
 
-    /// A string.
+    /// A string, as UTF-8.
     pub fn string(&mut self, s: &str) {
-        self.u32(s.len() as u32);
+        self.u32((s.len() as u32) << 1);
         self.b.extend_from_slice(s.as_bytes());
     }
 
@@ -94,7 +118,24 @@ mod tests {
         assert_eq!(r.string().unwrap(), "");
         assert!(r.done());
         assert_eq!(r.string().unwrap(), "");
-        let mut bad = Reader::new(&[5, 0, 0, 0, b'a']);
+        let mut bad = Reader::new(&[5 << 1, 0, 0, 0, b'a']);
         assert!(bad.string().is_err());
+        let mut odd = Reader::new(&[(2 << 1) | 1, 0, 0, 0, b'a', 0, b'b']);
+        assert!(odd.string().is_err(), "two code units need four bytes");
+    }
+
+    #[test]
+    fn code_units_are_decoded_by_the_core_rule() {
+        // What Wire.java writes for "a\uD800😀" (not ASCII: its UTF-16LE code units).
+        let units: [u16; 4] = [0x61, 0xD800, 0xD83D, 0xDE00];
+        let mut b = vec![(4 << 1) | 1, 0, 0, 0];
+        for u in units {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(Reader::new(&b).string().unwrap(), "a\u{fffd}😀");
+        // Bytes that are not UTF-8 (Java never writes them): one U+FFFD for an encoded
+        // surrogate, as the core decides.
+        let b = [4 << 1, 0, 0, 0, b'a', 0xED, 0xA0, 0x80];
+        assert_eq!(Reader::new(&b).string().unwrap(), "a\u{fffd}");
     }
 }

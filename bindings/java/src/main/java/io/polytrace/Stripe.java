@@ -22,8 +22,9 @@ import java.util.logging.Level;
  *
  * <p>Span names, attribute keys and short values are numbered the first time the stream writes
  * them and referred to by number afterwards; ASCII text crosses as bytes, anything else as
- * UTF-16 code units (the core decodes them, lone surrogates included), never through Java's
- * lossy {@code getBytes}.
+ * UTF-16 code units, never through Java's lossy {@code getBytes}: the core decodes them by its
+ * one rule for text that is not valid Unicode ({@code polytrace_core::text}, a lone surrogate
+ * becomes U+FFFD).
  */
 final class Stripe {
   static final int INITIAL = 64 * 1024;

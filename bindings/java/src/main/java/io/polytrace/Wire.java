@@ -5,9 +5,16 @@ import java.util.Arrays;
 
 /**
  * The byte form of the propagation calls ({@code src/wire.rs}): a string is a little-endian
- * {@code u32} byte length and its UTF-8, an index a {@code u8}, a count a {@code u32}. One
- * {@code byte[]} crosses each way instead of arrays of strings. A per-thread {@link Scratch}
- * holds the arrays, so a call allocates only the strings it returns.
+ * {@code u32} header, its length {@code n} shifted left by one with the low bit telling what
+ * follows ({@code 0}: {@code n} bytes of UTF-8, {@code 1}: {@code n} UTF-16LE code units); an
+ * index a {@code u8}, a count a {@code u32}. One {@code byte[]} crosses each way instead of
+ * arrays of strings. A per-thread {@link Scratch} holds the arrays, so a call allocates only
+ * the strings it returns.
+ *
+ * <p>A string that is not ASCII crosses as its code units and the core decodes it by its one
+ * rule for text that is not valid Unicode (a lone surrogate becomes U+FFFD), never through
+ * Java's {@code getBytes}, which would write {@code ?}. What the core sends back is valid
+ * Unicode, as UTF-8.
  */
 final class Wire {
   private Wire() {}
@@ -39,12 +46,32 @@ final class Wire {
     s.in[s.inLength++] = (byte) v;
   }
 
+  /** A string: its bytes when it is ASCII, else its UTF-16 code units. */
   static void string(Scratch s, String v) {
-    byte[] b = v.getBytes(StandardCharsets.UTF_8);
-    ensure(s, 4 + b.length);
-    putInt(s.in, s.inLength, b.length);
-    System.arraycopy(b, 0, s.in, s.inLength + 4, b.length);
-    s.inLength += 4 + b.length;
+    int n = v.length();
+    ensure(s, 4 + 2 * n);
+    byte[] b = s.in;
+    int at = s.inLength + 4;
+    int i = 0;
+    for (; i < n; i++) {
+      char c = v.charAt(i);
+      if (c >= 0x80) {
+        break;
+      }
+      b[at + i] = (byte) c;
+    }
+    if (i == n) {
+      putInt(b, s.inLength, n << 1);
+      s.inLength = at + n;
+      return;
+    }
+    for (i = 0; i < n; i++) {
+      char c = v.charAt(i);
+      b[at + 2 * i] = (byte) c;
+      b[at + 2 * i + 1] = (byte) (c >>> 8);
+    }
+    putInt(b, s.inLength, (n << 1) | 1);
+    s.inLength = at + 2 * n;
   }
 
   /** The written bytes as an array of their own (what crosses). */
@@ -93,8 +120,9 @@ final class Wire {
       return v;
     }
 
+    /** A string the core wrote (always UTF-8: the header's low bit is 0). */
     String string() {
-      int n = u32();
+      int n = u32() >>> 1;
       String s = n == 0 ? "" : new String(b, pos, n, StandardCharsets.UTF_8);
       pos += n;
       return s;

@@ -45,10 +45,7 @@ class SpanVectorsTest {
 
   @TestFactory
   List<DynamicTest> spans() throws Exception {
-    JsonArray cases =
-        TestSupport.json(TestSupport.root().resolve("tests/vectors/spans.json"))
-            .getAsJsonObject()
-            .getAsJsonArray("cases");
+    JsonArray cases = TestSupport.vectorCases("spans.json");
     List<DynamicTest> tests = new ArrayList<>();
     for (JsonElement ce : cases) {
       JsonObject c = ce.getAsJsonObject();

@@ -45,6 +45,13 @@ final class TestSupport {
     return JsonParser.parseString(Files.readString(p));
   }
 
+  /** The {@code cases} of a file of shared vectors, {@code tests/vectors/<file>}. */
+  static JsonArray vectorCases(String file) throws IOException {
+    return json(root().resolve("tests/vectors").resolve(file))
+        .getAsJsonObject()
+        .getAsJsonArray("cases");
+  }
+
   /** A running {@code polytrace receive} on loopback, on ports the system chose. */
   static final class Receiver implements AutoCloseable {
     final Process process;

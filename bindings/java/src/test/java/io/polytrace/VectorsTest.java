@@ -84,10 +84,7 @@ class VectorsTest {
 
   @TestFactory
   List<DynamicTest> config() throws Exception {
-    JsonArray cases =
-        TestSupport.json(TestSupport.root().resolve("tests/vectors/config.json"))
-            .getAsJsonObject()
-            .getAsJsonArray("cases");
+    JsonArray cases = TestSupport.vectorCases("config.json");
     List<DynamicTest> tests = new ArrayList<>();
     for (JsonElement ce : cases) {
       JsonObject c = ce.getAsJsonObject();
