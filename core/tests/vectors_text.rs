@@ -44,3 +44,19 @@ fn text_vectors() {
     assert_eq!(utf8, cases.len());
     assert!(utf16 >= 7, "{utf16} UTF-16 cases");
 }
+
+/// The environment is text from outside too: `OTEL_*` values that are not UTF-8 are repaired
+/// by the same rule before their parsers see them (`config::env_var`, used by
+/// `Config::from_env` and by bindings that look elsewhere first).
+#[test]
+fn environment_values_follow_the_text_rule() {
+    use std::os::unix::ffi::OsStrExt;
+    let name = "POLYTRACE_TEXT_VECTORS_TEST_VALUE";
+    std::env::set_var(name, std::ffi::OsStr::from_bytes(b"a\xed\xa0\x80b\xff"));
+    assert_eq!(
+        polytrace_core::config::env_var(name).as_deref(),
+        Some("a\u{fffd}b\u{fffd}")
+    );
+    std::env::remove_var(name);
+    assert_eq!(polytrace_core::config::env_var(name), None);
+}

@@ -204,6 +204,8 @@ X("baggage backslash in value skips the member", [("baggage", "a=x\\y,b=2")], ba
 X("baggage empty value is allowed", [("baggage", "k=")], bad(baggage=[["k", "", ""]]))
 X("baggage invalid percent escapes are kept literally", [("baggage", "k=%zz%4")], bad(baggage=[["k", "%zz%4", ""]]))
 X("baggage non-UTF-8 escapes become U+FFFD", [("baggage", "k=%FF,j=a%C3")], bad(baggage=[["k", "\ufffd", ""], ["j", "a\ufffd", ""]]))
+X("baggage: an escaped lone surrogate becomes one U+FFFD (the core's text rule)",
+  [("baggage", "k=a%ED%A0%80b")], bad(baggage=[["k", "a\ufffdb", ""]]))
 X("baggage raw non-ASCII value skips the member", [("baggage", "k=\u00e9,j=1")], bad(baggage=[["j", "1", ""]]))
 X("baggage '+' is not a space", [("baggage", "k=a+b")], bad(baggage=[["k", "a+b", ""]]))
 X("baggage duplicate key: first position, last value", [("baggage", "a=1,b=2,a=3;p")], bad(baggage=[["a", "3", "p"], ["b", "2", ""]]))

@@ -68,7 +68,7 @@ pub extern "system" fn Java_io_polytrace_Native_providerNew<'l>(
                 .chunks_exact(2)
                 .find(|kv| kv[0] == name)
                 .map(|kv| kv[1].clone())
-                .or_else(|| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()))
+                .or_else(|| polytrace_core::config::env_var(name))
         };
         let provider = Provider::with_env(&options, &lookup)?;
         let tracers = Arc::new(RwLock::new(Vec::new()));

@@ -36,6 +36,7 @@ pub mod docs;
 mod options;
 mod parse;
 mod resolve;
+pub use resolve::env_var;
 mod sampler_arg;
 mod types;
 

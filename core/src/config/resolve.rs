@@ -15,6 +15,13 @@ use crate::error::{ConfigProblem, Error, Result};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// An environment variable of this process as text: values that are not valid UTF-8 repaired
+/// by the core's rule ([`crate::text`]), then usually rejected with a warning by the variable's
+/// parser. The lookup of [`Config::from_env`], for bindings that look elsewhere first.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|v| crate::text::lossy_utf8(v.as_encoded_bytes()).into_owned())
+}
+
 impl Config {
     /// explicit option > OTEL_* env > spec default. `env` is a lookup function so tests and
     /// vectors can inject a fake environment.
@@ -32,13 +39,9 @@ impl Config {
         Ok((config, r.warnings))
     }
 
-    /// resolve with the real process environment
-    ///
-    /// Values that are not valid UTF-8 are decoded lossily (and then usually rejected with a
-    /// warning by the variable's parser).
+    /// resolve with the real process environment ([`env_var`])
     pub fn from_env(options: &[(String, OptionValue)]) -> Result<(Config, Vec<ConfigWarning>)> {
-        let lookup = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
-        Config::resolve(options, &lookup)
+        Config::resolve(options, &env_var)
     }
 
     /// The effective configuration flattened as canonical (option name, string value) pairs,

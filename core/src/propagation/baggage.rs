@@ -275,7 +275,7 @@ fn percent_decode(value: &str) -> String {
         out.push(c);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::text::lossy_utf8(&out).into_owned()
 }
 
 /// Validates a `;`-separated property list (`key` or `key OWS "=" OWS value`) and appends it
