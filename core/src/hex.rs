@@ -3,27 +3,35 @@
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
-#[inline]
-fn lower_nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// Each byte's value as a lowercase hex digit, or `0xff` when it is not one.
+const LOWER_NIBBLE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[HEX_LOWER[i] as usize] = i as u8;
+        i += 1;
     }
-}
+    t
+};
 
 /// Decodes exactly `2 * N` lowercase hex characters; uppercase is rejected (W3C requires
-/// lowercase).
+/// lowercase). One table look-up per character and one test at the end, not a branch per
+/// character (ids are decoded on every extract).
 #[inline]
 pub fn decode_lower<const N: usize>(b: &[u8]) -> Option<[u8; N]> {
     if b.len() != 2 * N {
         return None;
     }
     let mut out = [0u8; N];
+    let mut invalid = 0u8;
     for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
-        *o = (lower_nibble(pair[0])? << 4) | lower_nibble(pair[1])?;
+        let hi = LOWER_NIBBLE[pair[0] as usize];
+        let lo = LOWER_NIBBLE[pair[1] as usize];
+        invalid |= hi | lo;
+        *o = (hi << 4) | lo;
     }
-    Some(out)
+    // A digit is at most 0x0f; only the 0xff of a non-digit sets a high bit.
+    (invalid & 0xf0 == 0).then_some(out)
 }
 
 /// Writes `bytes` as lowercase hex into `out` (which holds `2 * bytes.len()`).
@@ -54,5 +62,11 @@ mod tests {
         assert_eq!(decode_lower::<3>(b"00ABFF"), None);
         assert_eq!(decode_lower::<3>(b"00abf"), None);
         assert_eq!(decode_lower::<1>("é".as_bytes()), None);
+        for c in 0..=255u8 {
+            let valid = c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+            assert_eq!(decode_lower::<1>(&[c, b'0']).is_some(), valid, "{c}");
+            assert_eq!(decode_lower::<1>(&[b'0', c]).is_some(), valid, "{c}");
+        }
+        assert_eq!(decode_lower::<2>(b"0f9a"), Some([0x0f, 0x9a]));
     }
 }
