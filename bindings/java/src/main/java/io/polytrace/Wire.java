@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 final class Wire {
   private Wire() {}
 
-  /** Per-thread buffers of the propagation calls. */
+  /** The buffers of one propagation call at a time (see {@link #acquire}). */
   static final class Scratch {
     /** The form is written here, then copied into {@link #inDirect} at once. */
     byte[] in = new byte[256];
@@ -94,6 +94,7 @@ final class Wire {
     boolean small() {
       return in.length <= KEEP
           && out.length <= KEEP
+          && (inDirect == null || inDirect.capacity() <= KEEP)
           && (outDirect == null || outDirect.capacity() <= KEEP);
     }
 
@@ -106,6 +107,7 @@ final class Wire {
       return new Reader(out, n);
     }
   }
+
   /** Largest buffer a scratch keeps when it goes back to the pool (memory stays bounded). */
   private static final int KEEP = 64 * 1024;
 
