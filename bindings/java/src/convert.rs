@@ -173,10 +173,10 @@ pub fn span_context(
 }
 
 /// Baggage from flat `key, value, metadata` triples.
-pub fn baggage(flat: &[String]) -> Baggage {
+pub fn baggage<S: AsRef<str>>(flat: &[S]) -> Baggage {
     let mut b = Baggage::default();
     for e in flat.chunks_exact(3) {
-        b = b.with(&e[0], &e[1], &e[2]);
+        b = b.with(e[0].as_ref(), e[1].as_ref(), e[2].as_ref());
     }
     b
 }

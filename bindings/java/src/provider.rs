@@ -21,6 +21,7 @@ use jni::sys::{jboolean, jint, jlong};
 use jni::EnvUnowned;
 use parking_lot::RwLock;
 use polytrace_core::{Error, Provider, SpanId, SpanKind, TraceId, Tracer};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -394,83 +395,101 @@ pub extern "system" fn Java_io_polytrace_Native_fields<'l>(
 }
 
 /// The headers the configured propagators write, for `Native.inject` (see [`crate::raw`]).
-/// `c` is `{traceHi, traceLo, spanId, flags, valid}`; `input` is empty or, in the form of
-/// [`crate::wire`], the trace state header then the baggage as key, value, metadata triples.
-/// Returns the headers as (field index, value) entries.
-pub fn inject(handle: jlong, c: [i64; 5], input: &[u8]) -> JResult<Vec<u8>> {
+/// `input`, in the form of [`crate::wire`]: the context (`traceHi`, `traceLo`, `spanId` as
+/// `i64`s, the flags and a valid flag as `u8`s), the trace state header, then the baggage as
+/// key, value, metadata triples. Writes the headers as (field index, value) entries.
+pub fn inject(handle: jlong, input: &[u8], out: &mut wire::Writer<'_>) -> JResult<()> {
     let s = shared(handle)?;
     let mut r = wire::Reader::new(input);
+    let ids = [r.i64()?, r.i64()?, r.i64()?];
+    let flags = r.u8()?;
+    let valid = r.u8()? != 0;
     let trace_state = r.string()?;
     let mut triples = Vec::new();
     while !r.done() {
         triples.push(r.string()?);
     }
-    let ctx = (c[4] != 0).then(|| {
-        convert::span_context(
-            [c[0], c[1], c[2]],
-            c[3] as jint,
-            Some(trace_state.as_str()),
-            false,
-        )
-    });
+    let ctx =
+        valid.then(|| convert::span_context(ids, jint::from(flags), Some(&trace_state), false));
     let baggage = convert::baggage(&triples);
-    let fields = s.provider.propagators().fields();
-    let mut w = wire::Writer::default();
-    s.provider.inject(ctx.as_ref(), &baggage, &mut |k, v| {
+    let propagators = s.provider.propagators();
+    let fields = propagators.fields();
+    propagators.inject_str(ctx.as_ref(), &baggage, &mut |k, v| {
         let index = fields.iter().position(|f| *f == k).unwrap_or(0);
-        w.u8(index as u8);
-        w.string(&v);
+        out.u8(index as u8);
+        out.string(v);
     });
-    Ok(w.into_bytes())
+    Ok(())
 }
+
+/// Carrier values kept on the stack by [`extract`]; more (repeated headers) go to the heap.
+const STACK_VALUES: usize = 8;
 
 /// A remote context and baggage from the carrier's values, for `Native.extract` (see
 /// [`crate::raw`]): `input` holds (field index, value) entries in the form of [`crate::wire`].
-/// Returns `{traceHi, traceLo, spanId, flags, valid}` and the received trace state (its header,
-/// its entry count, its key, value pairs) then the baggage triples. Malformed headers are
-/// ignored.
-pub fn extract(handle: jlong, input: &[u8]) -> JResult<([i64; 5], Vec<u8>)> {
+/// Writes the context (`traceHi`, `traceLo`, `spanId` as `i64`s, the flags and a valid flag as
+/// `u8`s), the received trace state (its header, its entry count, its key, value pairs), then
+/// the baggage triples. Malformed headers are ignored.
+pub fn extract(handle: jlong, input: &[u8], out: &mut wire::Writer<'_>) -> JResult<()> {
     let s = shared(handle)?;
-    let fields = s.provider.propagators().fields();
+    let propagators = s.provider.propagators();
+    let fields = propagators.fields();
     let mut r = wire::Reader::new(input);
-    let mut pairs: Vec<(&str, String)> = Vec::with_capacity(3);
+    let mut stack: [(&str, Cow<'_, str>); STACK_VALUES] = Default::default();
+    let mut n = 0;
+    let mut heap = Vec::new();
     while !r.done() {
         let index = r.u8()? as usize;
         let value = r.string()?;
         if let Some(f) = fields.get(index) {
-            pairs.push((f, value));
+            if n < STACK_VALUES {
+                stack[n] = (*f, value);
+                n += 1;
+            } else {
+                heap.push((*f, value));
+            }
         }
     }
-    let e = s.provider.extract(&pairs);
-    let mut w = wire::Writer::default();
-    let ids = match &e.span_context {
+    let e = if heap.is_empty() {
+        propagators.extract(&stack[..n])
+    } else {
+        heap.splice(0..0, stack);
+        propagators.extract(&heap)
+    };
+    match &e.span_context {
         Some(sc) => {
             let (hi, lo) = convert::trace_longs(&sc.trace_id);
-            w.string(&sc.trace_state.header());
+            out.i64(hi);
+            out.i64(lo);
+            out.i64(convert::span_long(&sc.span_id));
+            out.u8(sc.trace_flags.0);
+            out.u8(1);
             let entries = sc.trace_state.entries();
-            w.u32(entries.len() as u32);
-            for (k, v) in entries {
-                w.string(k);
-                w.string(v);
+            if entries.is_empty() {
+                out.string("");
+            } else {
+                out.string(&sc.trace_state.header());
             }
-            [
-                hi,
-                lo,
-                convert::span_long(&sc.span_id),
-                jlong::from(sc.trace_flags.0),
-                1,
-            ]
+            out.u32(entries.len() as u32);
+            for (k, v) in entries {
+                out.string(k);
+                out.string(v);
+            }
         }
         None => {
-            w.string("");
-            w.u32(0);
-            [0; 5]
+            for _ in 0..3 {
+                out.i64(0);
+            }
+            out.u8(0);
+            out.u8(0);
+            out.string("");
+            out.u32(0);
         }
-    };
-    for b in e.baggage.entries() {
-        w.string(&b.key);
-        w.string(&b.value);
-        w.string(&b.metadata);
     }
-    Ok((ids, w.into_bytes()))
+    for b in e.baggage.entries() {
+        out.string(&b.key);
+        out.string(&b.value);
+        out.string(&b.metadata);
+    }
+    Ok(())
 }

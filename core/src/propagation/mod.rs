@@ -103,13 +103,14 @@
 
 use crate::config::PropagatorKind;
 use crate::types::{SpanContext, TraceFlags};
+use std::borrow::Cow;
 
 mod baggage;
 mod traceparent;
 mod tracestate;
 
 pub use baggage::{Baggage, BaggageEntry};
-pub use traceparent::{format_traceparent, parse_traceparent};
+pub use traceparent::{format_traceparent, format_traceparent_into, parse_traceparent};
 pub use tracestate::TraceState;
 
 /// Header name of the W3C trace parent (lowercase, as the spec asks senders to write it).
@@ -134,12 +135,17 @@ pub const MAX_BAGGAGE_BYTES: usize = 8192;
 
 /// The trace-flag bits this implementation knows: `sampled` and Level 2 `random`.
 const KNOWN_FLAGS: u8 = TraceFlags::SAMPLED | TraceFlags::RANDOM;
-/// Length of a version-00 `traceparent`.
-const TRACEPARENT_LEN: usize = 55;
+/// Length of a version-00 `traceparent` (what [`format_traceparent_into`] writes).
+pub const TRACEPARENT_LEN: usize = 55;
 /// Removes HTTP optional whitespace (space and horizontal tab, RFC 7230 §3.2.3) at both ends.
 #[inline]
 fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    // By bytes: space and tab are ASCII, so where they end is a character boundary.
+    let ows = |c: &u8| *c == b' ' || *c == b'\t';
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !ows(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ows(c)).map_or(start, |i| i + 1);
+    s.get(start..end).unwrap_or_default()
 }
 
 /// What [`Propagators::extract`] found in a carrier.
@@ -227,13 +233,40 @@ impl Propagators {
         baggage: &Baggage,
         set: &mut dyn FnMut(&'static str, String),
     ) {
+        self.inject_cow(span_context, baggage, &mut |k, v| set(k, v.into_owned()));
+    }
+
+    /// [`inject`](Self::inject) with values lent for the call: the `traceparent` is formatted
+    /// on the stack, so a context without trace state or baggage allocates nothing (for
+    /// bindings that copy the values out anyway).
+    pub fn inject_str(
+        &self,
+        span_context: Option<&SpanContext>,
+        baggage: &Baggage,
+        set: &mut dyn FnMut(&'static str, &str),
+    ) {
+        self.inject_cow(span_context, baggage, &mut |k, v| set(k, &v));
+    }
+
+    /// The headers of [`inject`](Self::inject), each borrowed when it can be and owned when
+    /// it had to be built, so that both callers take their form without a second copy.
+    fn inject_cow(
+        &self,
+        span_context: Option<&SpanContext>,
+        baggage: &Baggage,
+        set: &mut dyn FnMut(&'static str, Cow<'_, str>),
+    ) {
         for kind in self.kinds {
             match kind {
                 PropagatorKind::TraceContext => {
                     if let Some(sc) = span_context.filter(|sc| sc.is_valid()) {
-                        set(TRACEPARENT, format_traceparent(sc));
+                        let mut buf = [0u8; TRACEPARENT_LEN];
+                        set(
+                            TRACEPARENT,
+                            Cow::Borrowed(format_traceparent_into(sc, &mut buf)),
+                        );
                         if !sc.trace_state.is_empty() {
-                            set(TRACESTATE, sc.trace_state.header());
+                            set(TRACESTATE, Cow::Owned(sc.trace_state.header()));
                         }
                     }
                 }
@@ -241,7 +274,7 @@ impl Propagators {
                     if !baggage.is_empty() {
                         let header = baggage.header();
                         if !header.is_empty() {
-                            set(BAGGAGE, header);
+                            set(BAGGAGE, Cow::Owned(header));
                         }
                     }
                 }
@@ -336,9 +369,13 @@ mod tests {
         Propagators::new(&[PropagatorKind::TraceContext, PropagatorKind::Baggage])
     }
 
+    /// What `inject` writes, checked to be what `inject_str` lends.
     fn inject_all(p: &Propagators, sc: Option<&SpanContext>, b: &Baggage) -> Vec<(String, String)> {
         let mut out = Vec::new();
         p.inject(sc, b, &mut |k, v| out.push((k.to_string(), v)));
+        let mut lent = Vec::new();
+        p.inject_str(sc, b, &mut |k, v| lent.push((k.to_string(), v.to_string())));
+        assert_eq!(lent, out);
         out
     }
 
@@ -350,6 +387,8 @@ mod tests {
         assert!(sc.is_sampled());
         assert!(sc.is_remote);
         assert_eq!(format_traceparent(&sc), TP);
+        let mut buf = [b'x'; TRACEPARENT_LEN];
+        assert_eq!(format_traceparent_into(&sc, &mut buf), TP);
     }
 
     #[test]
@@ -373,6 +412,14 @@ mod tests {
         for v in bad {
             assert!(parse_traceparent(v).is_none(), "{v:?}");
         }
+    }
+
+    #[test]
+    fn ows_is_space_and_tab_at_either_end() {
+        assert_eq!(trim_ows(" \t a b\t "), "a b");
+        assert_eq!(trim_ows(" \t "), "");
+        assert_eq!(trim_ows(""), "");
+        assert_eq!(trim_ows("\té \n"), "é \n");
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub fn parse_traceparent(value: &str) -> Option<SpanContext> {
 /// inject use [`Propagators::inject`](super::Propagators::inject), which writes nothing for an invalid context.
 pub fn format_traceparent(span_context: &SpanContext) -> String {
     let mut buf = [0u8; TRACEPARENT_LEN];
+    format_traceparent_into(span_context, &mut buf).to_owned()
+}
+
+/// [`format_traceparent`] into a caller's buffer, without allocating (what
+/// [`Propagators::inject_str`](super::Propagators::inject_str) uses). Returns the header,
+/// which is all of `buf`.
+pub fn format_traceparent_into<'b>(
+    span_context: &SpanContext,
+    buf: &'b mut [u8; TRACEPARENT_LEN],
+) -> &'b str {
     buf[0] = b'0';
     buf[1] = b'0';
     buf[2] = b'-';
@@ -55,6 +65,6 @@ pub fn format_traceparent(span_context: &SpanContext) -> String {
         &[span_context.trace_flags.0 & KNOWN_FLAGS],
         &mut buf[53..55],
     );
-    // Every byte is ASCII, so this never falls back to the default.
-    String::from_utf8(buf.to_vec()).unwrap_or_default()
+    // Every byte is ASCII, so this never falls back to the empty string.
+    std::str::from_utf8(buf).unwrap_or_default()
 }

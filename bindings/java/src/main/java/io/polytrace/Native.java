@@ -51,9 +51,11 @@ final class Native {
 
   static native String[] fields(long handle);
 
-  static native int inject(long handle, long[] context, byte[] in, byte[] out);
+  static native int inject(long handle, long in, int inLength, long out, int outCapacity);
 
-  static native int extract(long handle, byte[] in, long[] out, byte[] result);
+  static native int extract(long handle, long in, int inLength, long out, int outCapacity);
+
+  static native long address(ByteBuffer buffer);
 
   static native String[] takeDiagnostics();
 

@@ -26,9 +26,13 @@ final class PtPropagator implements TextMapPropagator {
   private final Pipeline pipeline;
   private final List<String> fields;
 
+  /** The same, as an array: the per-call loops index it without interface calls. */
+  private final String[] names;
+
   PtPropagator(Pipeline pipeline) {
     this.pipeline = pipeline;
-    this.fields = Collections.unmodifiableList(Arrays.asList(Native.fields(pipeline.handle)));
+    this.names = Native.fields(pipeline.handle);
+    this.fields = Collections.unmodifiableList(Arrays.asList(names.clone()));
   }
 
   @Override
@@ -38,7 +42,7 @@ final class PtPropagator implements TextMapPropagator {
 
   @Override
   public <C> void inject(Context context, C carrier, TextMapSetter<C> setter) {
-    if (context == null || setter == null || fields.isEmpty()) {
+    if (context == null || setter == null || names.length == 0) {
       return;
     }
     SpanContext sc = Span.fromContext(context).getSpanContext();
@@ -47,45 +51,44 @@ final class PtPropagator implements TextMapPropagator {
     if (c == null && baggage.isEmpty()) {
       return;
     }
-    Wire.Scratch w = Wire.SCRATCH.get();
-    long[] ids = w.ids;
-    if (c != null) {
-      ids[0] = c.traceHi;
-      ids[1] = c.traceLo;
-      ids[2] = c.spanId;
-      ids[3] = c.flags;
-      ids[4] = 1;
-    } else {
-      ids[4] = 0;
-    }
-    String ts = c == null ? "" : c.traceStateHeader();
-    byte[] in = null;
-    if (!ts.isEmpty() || !baggage.isEmpty()) {
-      Wire.reset(w);
-      Wire.string(w, ts);
-      baggage.forEach(
-          (k, e) -> {
-            Wire.string(w, k);
-            Wire.string(w, e.getValue());
-            Wire.string(w, e.getMetadata().getValue());
-          });
-      in = Wire.input(w);
-    }
-    int n;
+    Wire.Scratch w = Wire.acquire();
     try {
-      n = Native.inject(pipeline.handle, ids, in, w.out);
-      if (n < 0) {
-        w.out = new byte[-n];
-        n = Native.inject(pipeline.handle, ids, in, w.out);
+      if (c != null) {
+        Wire.i64(w, c.traceHi);
+        Wire.i64(w, c.traceLo);
+        Wire.i64(w, c.spanId);
+        Wire.u8(w, c.flags);
+        Wire.u8(w, 1);
+        Wire.string(w, c.traceStateHeader());
+      } else {
+        Wire.i64(w, 0);
+        Wire.i64(w, 0);
+        Wire.i64(w, 0);
+        Wire.u8(w, 0);
+        Wire.u8(w, 0);
+        Wire.string(w, "");
       }
-    } catch (RuntimeException e) {
-      Attrs.LOG.log(Level.SEVERE, "polytrace: inject failed", e);
-      return;
-    }
-    Wire.Reader r = new Wire.Reader(w.out, n);
-    while (!r.done()) {
-      String field = fields.get(r.u8());
-      setter.set(carrier, field, r.string());
+      if (!baggage.isEmpty()) {
+        baggage.forEach(
+            (k, e) -> {
+              Wire.string(w, k);
+              Wire.string(w, e.getValue());
+              Wire.string(w, e.getMetadata().getValue());
+            });
+      }
+      Wire.Reader r;
+      try {
+        r = w.call(pipeline.handle, false);
+      } catch (RuntimeException e) {
+        Attrs.LOG.log(Level.SEVERE, "polytrace: inject failed", e);
+        return;
+      }
+      while (!r.done()) {
+        String field = names[r.u8()];
+        setter.set(carrier, field, r.string());
+      }
+    } finally {
+      Wire.release(w);
     }
   }
 
@@ -94,42 +97,48 @@ final class PtPropagator implements TextMapPropagator {
     if (context == null) {
       context = Context.root();
     }
-    if (getter == null || fields.isEmpty()) {
+    if (getter == null || names.length == 0) {
       return context;
     }
-    Wire.Scratch w = Wire.SCRATCH.get();
-    Wire.reset(w);
-    for (int i = 0; i < fields.size(); i++) {
-      // Every value of a repeated header, in order: the core decides what repeats mean.
-      Iterator<String> values = getter.getAll(carrier, fields.get(i));
-      while (values != null && values.hasNext()) {
-        String v = values.next();
-        if (v != null) {
-          Wire.u8(w, i);
-          Wire.string(w, v);
+    Wire.Scratch w = Wire.acquire();
+    try {
+      for (int i = 0; i < names.length; i++) {
+        // Every value of a repeated header, in order: the core decides what repeats mean.
+        Iterator<String> values = getter.getAll(carrier, names[i]);
+        while (values != null && values.hasNext()) {
+          String v = values.next();
+          if (v != null) {
+            Wire.u8(w, i);
+            Wire.string(w, v);
+          }
         }
       }
-    }
-    if (w.inLength == 0) {
-      return context;
-    }
-    byte[] in = Wire.input(w);
-    long[] ids = w.ids;
-    int n;
-    try {
-      n = Native.extract(pipeline.handle, in, ids, w.out);
-      if (n < 0) {
-        w.out = new byte[-n];
-        n = Native.extract(pipeline.handle, in, ids, w.out);
+      if (w.inLength == 0) {
+        return context;
       }
-    } catch (RuntimeException e) {
-      Attrs.LOG.log(Level.SEVERE, "polytrace: extract failed", e);
-      return context;
+      Wire.Reader r;
+      try {
+        r = w.call(pipeline.handle, true);
+      } catch (RuntimeException e) {
+        Attrs.LOG.log(Level.SEVERE, "polytrace: extract failed", e);
+        return context;
+      }
+      return remote(context, r);
+    } finally {
+      Wire.release(w);
     }
-    Wire.Reader r = new Wire.Reader(w.out, n);
+  }
+
+  /** The context with what {@code Native.extract} answered: a remote parent, baggage. */
+  private static Context remote(Context context, Wire.Reader r) {
+    long traceHi = r.i64();
+    long traceLo = r.i64();
+    long spanId = r.i64();
+    byte flags = (byte) r.u8();
+    boolean valid = r.u8() != 0;
     String header = r.string();
     int entries = r.u32();
-    if (ids[4] != 0) {
+    if (valid) {
       TraceState ts = TraceState.getDefault();
       if (entries > 0) {
         String[] flat = new String[2 * entries];
@@ -138,8 +147,7 @@ final class PtPropagator implements TextMapPropagator {
         }
         ts = TraceStates.of(flat, 0, entries);
       }
-      PtSpanContext remote =
-          new PtSpanContext(ids[0], ids[1], ids[2], (byte) ids[3], ts, header, true);
+      PtSpanContext remote = new PtSpanContext(traceHi, traceLo, spanId, flags, ts, header, true);
       context = context.with(Span.wrap(remote));
     }
     if (!r.done()) {

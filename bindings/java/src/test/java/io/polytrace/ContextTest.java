@@ -4,13 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.opentelemetry.api.baggage.Baggage;
+import io.opentelemetry.api.baggage.BaggageBuilder;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.propagation.TextMapPropagator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -55,6 +61,72 @@ class ContextTest extends ReceiverTest {
     assertEquals(got.get("root").spanId(), got.get("in-pool").parentSpanId());
     assertEquals(got.get("root").traceId(), got.get("in-pool").traceId());
     assertEquals("", got.get("unwrapped").parentSpanId());
+  }
+
+  /**
+   * Propagation's pooled direct buffers (Wire): an answer larger than the output buffer (a
+   * baggage of about 7 KB) and a carrier larger than a pooled buffer may be (a 200 KB header)
+   * round-trip, and threads sharing the pool each get their own context back.
+   */
+  @Test
+  void propagationBuffersGrowAndArePooledAcrossThreads() throws Exception {
+    try (PolytraceSdk sdk =
+        Polytrace.builder().setExporter("none").setShutdownHook(false).build()) {
+      TextMapPropagator p = sdk.getPropagators().getTextMapPropagator();
+      Tracer t = sdk.getTracer("buffers");
+      Span span = t.spanBuilder("parent").startSpan();
+      BaggageBuilder big = Baggage.builder();
+      for (int i = 0; i < 100; i++) {
+        big.put("k" + i, "v".repeat(60) + i);
+      }
+      Context ctx = Context.root().with(span).with(big.build());
+      Map<String, String> carrier = new HashMap<>();
+      p.inject(ctx, carrier, Map::put);
+      assertTrue(carrier.get("baggage").length() > 6000, "the whole baggage is injected");
+      Context back = p.extract(Context.root(), carrier, VectorsGetter.MAP);
+      assertEquals(
+          span.getSpanContext().getTraceId(), Span.fromContext(back).getSpanContext().getTraceId());
+      assertEquals(100, Baggage.fromContext(back).size());
+      assertEquals("v".repeat(60) + 7, Baggage.fromContext(back).getEntryValue("k7"));
+
+      Map<String, String> huge = new HashMap<>(carrier);
+      huge.put("baggage", "x=" + "y".repeat(200_000));
+      Context fromHuge = p.extract(Context.root(), huge, VectorsGetter.MAP);
+      assertEquals(
+          span.getSpanContext().getSpanId(),
+          Span.fromContext(fromHuge).getSpanContext().getSpanId());
+
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<Integer>> done = new ArrayList<>();
+        for (int th = 0; th < 4; th++) {
+          done.add(
+              pool.submit(
+                  () -> {
+                    int ok = 0;
+                    for (int i = 0; i < 2_000; i++) {
+                      Span s = t.spanBuilder("s").startSpan();
+                      Map<String, String> c = new HashMap<>();
+                      p.inject(Context.root().with(s), c, Map::put);
+                      Context trip = p.extract(Context.root(), c, VectorsGetter.MAP);
+                      SpanContext got = Span.fromContext(trip).getSpanContext();
+                      if (got.getSpanId().equals(s.getSpanContext().getSpanId())
+                          && got.getTraceId().equals(s.getSpanContext().getTraceId())) {
+                        ok++;
+                      }
+                      s.end();
+                    }
+                    return ok;
+                  }));
+        }
+        for (Future<Integer> f : done) {
+          assertEquals(2_000, f.get());
+        }
+      } finally {
+        pool.shutdown();
+      }
+      span.end();
+    }
   }
 
   @Test

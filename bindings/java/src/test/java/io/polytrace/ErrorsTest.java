@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -41,27 +43,31 @@ class ErrorsTest {
 
   @Test
   void theHandWrittenEntryPointsMapErrorsToo() {
-    // src/raw.rs: a null handle, and an id array too short, are errors, not crashes.
+    // src/raw.rs: a null handle, a truncated argument and a buffer that is not direct are
+    // errors, not crashes; a short output buffer is answered with the length it needs.
+    assertThrows(PolytraceException.InvalidArgument.class, () -> Native.inject(0, 0, 0, 0, 0));
+    assertThrows(PolytraceException.InvalidArgument.class, () -> Native.extract(0, 0, 0, 0, 0));
     assertThrows(
-        PolytraceException.InvalidArgument.class,
-        () -> Native.inject(0, new long[5], null, new byte[16]));
-    assertThrows(
-        PolytraceException.InvalidArgument.class,
-        () -> Native.extract(0, new byte[0], new long[5], new byte[16]));
+        PolytraceException.InvalidArgument.class, () -> Native.address(ByteBuffer.allocate(8)));
+    ByteBuffer in = ByteBuffer.allocateDirect(64);
+    ByteBuffer out = ByteBuffer.allocateDirect(64).order(ByteOrder.LITTLE_ENDIAN);
+    long inAt = Native.address(in);
+    long outAt = Native.address(out);
     try (PolytraceSdk sdk =
         Polytrace.builder().setExporter("none").setShutdownHook(false).build()) {
       long h = sdk.handle();
+      // The context's ids cut short.
       assertThrows(
-          PolytraceException.InvalidArgument.class,
-          () -> Native.inject(h, new long[2], null, new byte[16]));
-      // A truncated argument is reported, and the library still works afterwards.
+          PolytraceException.Internal.class, () -> Native.inject(h, inAt, 12, outAt, 64));
+      // A string longer than what follows it; the library still works afterwards.
+      in.put(0, new byte[] {0, 9, 0, 0, 0, 'x'});
       assertThrows(
-          PolytraceException.Internal.class,
-          () -> Native.extract(h, new byte[] {0, 9, 0, 0, 0, 'x'}, new long[5], new byte[16]));
-      long[] ids = new long[5];
-      byte[] out = new byte[64];
-      assertTrue(Native.extract(h, new byte[0], ids, out) > 0);
-      assertEquals(0, ids[4], "no context in an empty carrier");
+          PolytraceException.Internal.class, () -> Native.extract(h, inAt, 6, outAt, 64));
+      // An empty carrier: no context (ids, flags, valid = 0), no trace state, no baggage.
+      int n = Native.extract(h, inAt, 0, outAt, 64);
+      assertEquals(8 * 3 + 2 + 4 + 4, n);
+      assertEquals(0, out.get(25), "no context in an empty carrier");
+      assertEquals(-n, Native.extract(h, inAt, 0, outAt, n - 1), "the length it needs");
     }
   }
 
