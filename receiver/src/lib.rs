@@ -503,7 +503,10 @@ impl Receiver {
         self.stop();
     }
 
-    fn stop(&mut self) {
+    /// As [`shutdown`](Self::shutdown), keeping the receiver to read its counts: what it
+    /// accepted up to the end, in-flight requests included (a count read before `shutdown`
+    /// can miss those).
+    pub fn stop(&mut self) {
         if let Some(servers) = self.servers.take() {
             servers.stop();
         }
